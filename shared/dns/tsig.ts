@@ -1,0 +1,273 @@
+// TSIG (RFC 8945): signing and verifying over the original wire bytes, single and multi-message.
+
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Class, Rcode, TsigError } from './constants.ts';
+import { type Decoded, type Tsig, writeTsigRR } from './message.ts';
+import { nameKey, nameToWire, parseName, type Name } from './name.ts';
+import { WireWriter } from './wire.ts';
+
+export interface TsigAlgorithm {
+  name: Name;
+  hash: string;
+  size: number;
+}
+
+// RFC 8945 §6 names; hmac-md5 keeps its historic long name.
+const ALGORITHMS: TsigAlgorithm[] = [
+  { name: 'hmac-md5.sig-alg.reg.int.', hash: 'md5', size: 16 },
+  { name: 'hmac-sha1.', hash: 'sha1', size: 20 },
+  { name: 'hmac-sha224.', hash: 'sha224', size: 28 },
+  { name: 'hmac-sha256.', hash: 'sha256', size: 32 },
+  { name: 'hmac-sha384.', hash: 'sha384', size: 48 },
+  { name: 'hmac-sha512.', hash: 'sha512', size: 64 },
+];
+
+/** Looks an algorithm up by its TSIG name or a short form such as `hmac-sha256` or `hmac-md5`. */
+export function tsigAlgorithm(name: string): TsigAlgorithm | undefined {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  return ALGORITHMS.find((a) => a.name.replace(/\.$/, '') === n || a.hash === n.replace(/^hmac-/, ''));
+}
+
+export interface TsigKey {
+  name: Name;
+  algorithm: TsigAlgorithm;
+  secret: Uint8Array;
+}
+
+/** Builds a key from configuration-style fields: name, algorithm short name, base64 secret. */
+export function makeKey(name: string, algorithm: string, secretBase64: string): TsigKey {
+  const alg = tsigAlgorithm(algorithm);
+  if (!alg) throw new Error(`unknown TSIG algorithm "${algorithm}"`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(secretBase64) || secretBase64.length % 4 !== 0) throw new Error(`TSIG key "${name}": secret is not base64`);
+  return { name: parseName(name.endsWith('.') ? name : name + '.'), algorithm: alg, secret: Buffer.from(secretBase64, 'base64') };
+}
+
+export type Keyring = ReadonlyMap<string, TsigKey>;
+
+/** A keyring indexed by case-folded key name. */
+export function keyring(keys: TsigKey[]): Keyring {
+  return new Map(keys.map((k) => [nameKey(k.name), k]));
+}
+
+export const DEFAULT_FUDGE = 300;
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function u16(v: number): Buffer {
+  const b = Buffer.allocUnsafe(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+
+function u48(v: number): Buffer {
+  const b = Buffer.allocUnsafe(6);
+  b.writeUInt16BE(Math.floor(v / 0x100000000));
+  b.writeUInt32BE(v % 0x100000000, 2);
+  return b;
+}
+
+/** TSIG variables (RFC 8945 §4.3.3): names in canonical (lower-case, uncompressed) form. */
+function variables(t: Tsig, timersOnly: boolean): Buffer {
+  if (timersOnly) return Buffer.concat([u48(t.timeSigned), u16(t.fudge)]);
+  return Buffer.concat([
+    nameToWire(nameKey(t.key)), u16(Class.ANY), Buffer.alloc(4),
+    nameToWire(nameKey(t.algorithm)), u48(t.timeSigned), u16(t.fudge), u16(t.error), u16(t.other.length), t.other,
+  ]);
+}
+
+/** The message as it was before the TSIG was added: TSIG cut off, ARCOUNT less one, original ID. */
+export function unsignedBytes(d: Decoded): Buffer {
+  const b = Buffer.from(d.wire.subarray(0, d.tsigStart));
+  if (d.tsig) {
+    b.writeUInt16BE(d.tsig.originalId, 0);
+    b.writeUInt16BE(b.readUInt16BE(10) - 1, 10);
+  }
+  return b;
+}
+
+function lengthPrefixed(mac: Uint8Array): Buffer {
+  return Buffer.concat([u16(mac.length), mac]);
+}
+
+function hmac(key: TsigKey, parts: Uint8Array[]): Buffer {
+  const h = createHmac(key.algorithm.hash, key.secret);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+export interface SignOptions {
+  time?: number;
+  fudge?: number;
+  /** MAC of the request, when signing a response (RFC 8945 §5.3). */
+  requestMac?: Uint8Array;
+  error?: number;
+  other?: Uint8Array;
+}
+
+export interface Signed {
+  wire: Buffer;
+  mac: Buffer;
+}
+
+/** Appends the TSIG record to an encoded message and bumps ARCOUNT. */
+function appendTsig(wire: Uint8Array, t: Tsig): Buffer {
+  const w = new WireWriter(false, wire.length + 128);
+  w.bytes(wire);
+  w.setU16(10, w.buf.readUInt16BE(10) + 1);
+  writeTsigRR(w, t);
+  return w.finish();
+}
+
+/** Signs a request or a single-message response. `wire` is the encoded message without TSIG. */
+export function signMessage(wire: Uint8Array, key: TsigKey, o: SignOptions = {}): Signed {
+  const t: Tsig = {
+    key: key.name, algorithm: key.algorithm.name, timeSigned: o.time ?? nowSeconds(), fudge: o.fudge ?? DEFAULT_FUDGE,
+    mac: new Uint8Array(0), originalId: (wire[0] << 8) | wire[1], error: o.error ?? 0, other: o.other ?? new Uint8Array(0),
+  };
+  const parts: Uint8Array[] = [];
+  if (o.requestMac) parts.push(lengthPrefixed(o.requestMac));
+  parts.push(wire, variables(t, false));
+  const mac = hmac(key, parts);
+  t.mac = mac;
+  return { wire: appendTsig(wire, t), mac };
+}
+
+/**
+ * An unsigned error answer's TSIG (BADKEY, BADSIG: RFC 8945 §5.3.2): empty MAC, the
+ * request's time, and the error code.
+ */
+export function appendUnsignedTsig(wire: Uint8Array, request: Tsig, error: number): Buffer {
+  return appendTsig(wire, { ...request, mac: new Uint8Array(0), originalId: (wire[0] << 8) | wire[1], error, other: new Uint8Array(0) });
+}
+
+export type VerifyFailure = 'FORMERR' | 'BADKEY' | 'BADSIG' | 'BADTIME' | 'BADTRUNC' | 'UNSIGNED';
+
+export type Verified =
+  | { ok: true; key: TsigKey; mac: Buffer; tsig: Tsig }
+  | {
+      ok: false;
+      /** Why, in RFC 8945's words. */
+      failure: VerifyFailure;
+      /** The header RCODE to answer with (NOTAUTH for TSIG failures, FORMERR for malformed). */
+      rcode: number;
+      /** The TSIG error field to answer with, 0 when no TSIG answer applies. */
+      tsigError: number;
+      /** The key, when it was known: a BADTIME answer is signed with it. */
+      key?: TsigKey;
+      tsig?: Tsig;
+      detail: string;
+    };
+
+export interface VerifyOptions {
+  now?: number;
+  /** MAC of our request, when verifying a response to it. */
+  requestMac?: Uint8Array;
+}
+
+function fail(failure: VerifyFailure, detail: string, extra: { key?: TsigKey; tsig?: Tsig } = {}): Verified {
+  const rcode = failure === 'FORMERR' ? Rcode.FORMERR : Rcode.NOTAUTH;
+  const tsigError = failure === 'BADKEY' ? TsigError.BADKEY : failure === 'BADSIG' ? TsigError.BADSIG
+    : failure === 'BADTIME' ? TsigError.BADTIME : failure === 'BADTRUNC' ? TsigError.BADTRUNC : 0;
+  return { ok: false, failure, rcode, tsigError, detail, ...extra };
+}
+
+function checkMac(key: TsigKey, t: Tsig, expected: Buffer, now: number): Verified {
+  // A MAC longer than the hash is malformed; a shorter (truncated) one is refused by policy:
+  // RFC 8945 §5.2.2.1 lets a server require the full length, and we do.
+  if (t.mac.length > key.algorithm.size) return fail('FORMERR', `MAC of ${t.mac.length} octets is longer than ${key.algorithm.name}'s ${key.algorithm.size}`, { key, tsig: t });
+  if (t.mac.length < key.algorithm.size) return fail('BADTRUNC', `truncated MAC of ${t.mac.length} octets refused (full ${key.algorithm.size} required)`, { key, tsig: t });
+  if (!timingSafeEqual(t.mac, expected)) return fail('BADSIG', `MAC does not verify with key ${key.name}`, { key, tsig: t });
+  if (Math.abs(now - t.timeSigned) > t.fudge) {
+    return fail('BADTIME', `time signed ${t.timeSigned} is ${now - t.timeSigned} s from ours, fudge ${t.fudge}`, { key, tsig: t });
+  }
+  return { ok: true, key, mac: expected, tsig: t };
+}
+
+function findKey(keys: Keyring, t: Tsig): { key: TsigKey } | { failed: Verified } {
+  const key = keys.get(nameKey(t.key));
+  if (!key) return { failed: fail('BADKEY', `unknown key ${t.key}`, { tsig: t }) };
+  if (nameKey(key.algorithm.name) !== nameKey(t.algorithm)) return { failed: fail('BADKEY', `key ${t.key} is ${key.algorithm.name}, message says ${t.algorithm}`, { tsig: t }) };
+  return { key };
+}
+
+/** Verifies a request, or a single-message response when `requestMac` is given. */
+export function verifyMessage(d: Decoded, keys: Keyring, o: VerifyOptions = {}): Verified {
+  const t = d.tsig;
+  if (!t) return fail('UNSIGNED', 'message carries no TSIG');
+  const found = findKey(keys, t);
+  if ('failed' in found) return found.failed;
+  const key = found.key;
+  const parts: Uint8Array[] = [];
+  if (o.requestMac) parts.push(lengthPrefixed(o.requestMac));
+  parts.push(unsignedBytes(d), variables(t, false));
+  return checkMac(key, t, hmac(key, parts), o.now ?? nowSeconds());
+}
+
+/**
+ * Signs the messages of a multi-message answer (AXFR/IXFR, RFC 8945 §5.3.1). The first carries
+ * the request MAC and all TSIG variables; each later one chains the previous MAC and only the
+ * timers. We sign every message, as BIND does.
+ */
+export class TsigStreamSigner {
+  private prior: Uint8Array;
+  private first = true;
+  private readonly key: TsigKey;
+  private readonly fudge: number;
+  constructor(key: TsigKey, requestMac: Uint8Array, fudge = DEFAULT_FUDGE) {
+    this.key = key;
+    this.prior = requestMac;
+    this.fudge = fudge;
+  }
+  sign(wire: Uint8Array, time = nowSeconds()): Buffer {
+    const t: Tsig = {
+      key: this.key.name, algorithm: this.key.algorithm.name, timeSigned: time, fudge: this.fudge,
+      mac: new Uint8Array(0), originalId: (wire[0] << 8) | wire[1], error: 0, other: new Uint8Array(0),
+    };
+    t.mac = hmac(this.key, [lengthPrefixed(this.prior), wire, variables(t, !this.first)]);
+    this.first = false;
+    this.prior = t.mac;
+    return appendTsig(wire, t);
+  }
+}
+
+/**
+ * Verifies the messages of a multi-message answer. Unsigned messages in between are allowed,
+ * up to 99 in a row (RFC 8945 §5.3.1), and are covered by the next signed one; the first and
+ * the last messages must be signed (call `finish` after the last).
+ */
+export class TsigStreamVerifier {
+  private prior: Uint8Array;
+  private first = true;
+  private pending: Uint8Array[] = [];
+  private readonly key: TsigKey;
+  constructor(key: TsigKey, requestMac: Uint8Array) {
+    this.key = key;
+    this.prior = requestMac;
+  }
+  verify(d: Decoded, now = nowSeconds()): Verified {
+    const t = d.tsig;
+    if (!t) {
+      if (this.first) return fail('UNSIGNED', 'first message of the answer is not signed');
+      if (this.pending.length >= 99) return fail('UNSIGNED', 'more than 99 unsigned messages in a row');
+      this.pending.push(Buffer.from(d.wire));
+      return { ok: true, key: this.key, mac: Buffer.from(this.prior), tsig: { key: this.key.name, algorithm: this.key.algorithm.name, timeSigned: 0, fudge: 0, mac: this.prior, originalId: d.id, error: 0, other: new Uint8Array(0) } };
+    }
+    if (nameKey(t.key) !== nameKey(this.key.name) || nameKey(t.algorithm) !== nameKey(this.key.algorithm.name)) {
+      return fail('BADKEY', `answer signed with ${t.key}/${t.algorithm}, expected ${this.key.name}`, { tsig: t });
+    }
+    const expected = hmac(this.key, [lengthPrefixed(this.prior), ...this.pending, unsignedBytes(d), variables(t, !this.first)]);
+    const res = checkMac(this.key, t, expected, now);
+    if (res.ok) {
+      this.first = false;
+      this.pending = [];
+      this.prior = expected;
+    }
+    return res;
+  }
+  /** True when the stream ended on a signed message. */
+  finish(): boolean {
+    return !this.first && this.pending.length === 0;
+  }
+}
