@@ -1,0 +1,170 @@
+// Changesets: SOA from, SOA to, records removed, records added — the one change type every path uses.
+
+import { Type, typeName } from '../dns/constants.ts';
+import type { RR } from '../dns/message.ts';
+import { nameKey } from '../dns/name.ts';
+import { canonicalRdata, rdataEqual } from '../dns/rdata.ts';
+import { recordToText } from './printer.ts';
+import { addConflict, addRecord, checkRecordPlacement, hasRecord, removeRecord, rrsetOf, soaOf, soaSerial, type RRset, type Zone } from './zone.ts';
+
+/**
+ * One version step of a zone, as Knot's changesets and RFC 1995's difference sequences have it.
+ * The SOA records are kept apart from `removed` and `added`; `soaFrom` is null only when a
+ * zone is created.
+ */
+export interface Changeset {
+  soaFrom: RR | null;
+  soaTo: RR;
+  removed: RR[];
+  added: RR[];
+}
+
+export function serialFrom(c: Changeset): number | null {
+  return c.soaFrom ? soaSerial(c.soaFrom.rdata) : null;
+}
+
+export function serialTo(c: Changeset): number {
+  return soaSerial(c.soaTo.rdata);
+}
+
+function sameData(set: RRset | undefined, other: RRset | undefined): boolean {
+  if (!set || !other) return false;
+  if (set.ttl !== other.ttl || set.class !== other.class || set.rdata.length !== other.rdata.length) return false;
+  return set.rdata.every((d) => other.rdata.some((e) => rdataEqual(set.type, d, e)));
+}
+
+/**
+ * The changeset that turns zone a into zone b. An RRset whose TTL changed is removed and added
+ * whole, since IXFR and UPDATE can only express a TTL through the records themselves.
+ */
+export function diff(a: Zone, b: Zone): Changeset {
+  const soaA = soaOf(a);
+  const soaB = soaOf(b);
+  if (!soaB) throw new Error(`diff: zone ${b.origin} has no SOA`);
+  const removed: RR[] = [];
+  const added: RR[] = [];
+  const push = (to: RR[], set: RRset, only?: (d: Uint8Array) => boolean): void => {
+    for (const d of set.rdata) if (!only || only(d)) to.push({ name: set.name, type: set.type, class: set.class, ttl: set.ttl, rdata: d });
+  };
+  for (const [key, na] of a.nodes) {
+    const nb = b.nodes.get(key);
+    for (const [k, sa] of na.rrsets) {
+      const type = sa.type;
+      if (type === Type.SOA) continue;
+      const sb = nb?.rrsets.get(k);
+      if (sameData(sa, sb)) continue;
+      if (!sb || sb.ttl !== sa.ttl || sb.class !== sa.class) {
+        push(removed, sa);
+        if (sb) push(added, sb);
+        continue;
+      }
+      push(removed, sa, (d) => !sb.rdata.some((e) => rdataEqual(type, d, e)));
+      push(added, sb, (d) => !sa.rdata.some((e) => rdataEqual(type, d, e)));
+    }
+  }
+  for (const [key, nb] of b.nodes) {
+    const na = a.nodes.get(key);
+    for (const [k, sb] of nb.rrsets) {
+      if (sb.type === Type.SOA || na?.rrsets.has(k)) continue;
+      push(added, sb);
+    }
+  }
+  return { soaFrom: soaA ?? null, soaTo: soaB, removed, added };
+}
+
+export function isEmptyChange(c: Changeset): boolean {
+  return c.removed.length === 0 && c.added.length === 0 && c.soaFrom !== null &&
+    c.soaFrom.ttl === c.soaTo.ttl && rdataEqual(Type.SOA, c.soaFrom.rdata, c.soaTo.rdata);
+}
+
+export class ApplyError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `${problems.length} problems: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? '; …' : ''}`);
+    this.name = 'ApplyError';
+    this.problems = problems;
+  }
+}
+
+function recordKey(rr: RR): string {
+  return `${nameKey(rr.name)}\u0000${rr.type}\u0000${rr.class}\u0000${Buffer.from(canonicalRdata(rr.type, rr.rdata)).toString('latin1')}`;
+}
+
+/**
+ * Applies a changeset strictly: the zone's SOA must be `soaFrom`, every removed record must be
+ * present, every added record absent (after the removals), and the result must keep the node
+ * rules. Everything is checked before anything changes, so a failing apply leaves the zone
+ * exactly as it was. Mutates and returns `z`.
+ */
+export function applyChangeset(z: Zone, c: Changeset): Zone {
+  const problems: string[] = [];
+  const soa = soaOf(z);
+  if (c.soaFrom === null) {
+    if (soa) problems.push(`zone ${z.origin} already exists at serial ${soaSerial(soa.rdata)}`);
+  } else if (!soa) {
+    problems.push(`zone ${z.origin} has no SOA, but the change starts from serial ${soaSerial(c.soaFrom.rdata)}`);
+  } else if (!rdataEqual(Type.SOA, soa.rdata, c.soaFrom.rdata)) {
+    problems.push(`zone ${z.origin} is at serial ${soaSerial(soa.rdata)}, but the change starts from serial ${soaSerial(c.soaFrom.rdata)}`);
+  }
+  const removedKeys = new Set<string>();
+  for (const rr of c.removed) {
+    const k = recordKey(rr);
+    if (rr.type === Type.SOA) problems.push('the SOA is changed through soaFrom/soaTo, not removed');
+    else if (removedKeys.has(k)) problems.push(`removes ${recordToText(rr)} twice`);
+    else if (!hasRecord(z, rr)) problems.push(`removes ${recordToText(rr)}, which is not in the zone`);
+    removedKeys.add(k);
+  }
+  const addedKeys = new Set<string>();
+  for (const rr of c.added) {
+    const k = recordKey(rr);
+    const placement = checkRecordPlacement(z, rr);
+    if (placement) problems.push(placement);
+    else if (rr.type === Type.SOA) problems.push('the SOA is changed through soaFrom/soaTo, not added');
+    else if (addedKeys.has(k)) problems.push(`adds ${recordToText(rr)} twice`);
+    else if (!removedKeys.has(k) && hasRecord(z, rr)) problems.push(`adds ${recordToText(rr)}, which is already in the zone`);
+    addedKeys.add(k);
+  }
+  if (problems.length > 0) throw new ApplyError(problems);
+
+  // Apply on the touched owners only, checking the node rules as we go; undo on a conflict.
+  const undo: (() => void)[] = [];
+  try {
+    for (const rr of c.removed) {
+      removeRecord(z, rr);
+      undo.push(() => addRecord(z, rr));
+    }
+    for (const rr of c.added) {
+      const conflict = addConflict(z, rr);
+      if (conflict) throw new ApplyError([conflict]);
+      const prevTtl = rrsetOf(z, rr)?.ttl;
+      addRecord(z, rr);
+      undo.push(() => {
+        removeRecord(z, rr);
+        const set = rrsetOf(z, rr);
+        if (set && prevTtl !== undefined) set.ttl = prevTtl;
+      });
+    }
+  } catch (e) {
+    for (let i = undo.length - 1; i >= 0; i--) undo[i]();
+    throw e;
+  }
+  setSoa(z, c.soaTo);
+  return z;
+}
+
+function setSoa(z: Zone, soa: RR): void {
+  const key = nameKey(z.origin);
+  let node = z.nodes.get(key);
+  if (!node) {
+    node = { name: soa.name, rrsets: new Map() };
+    z.nodes.set(key, node);
+  }
+  node.rrsets.set(Type.SOA, { name: node.name, type: Type.SOA, class: soa.class, ttl: soa.ttl, rdata: [soa.rdata] });
+}
+
+/** The changeset that undoes `c` (used by revert, which records it as a new event). */
+export function invert(c: Changeset, newSoa: RR): Changeset {
+  if (!c.soaFrom) throw new Error('cannot invert the creation of a zone');
+  return { soaFrom: c.soaTo, soaTo: newSoa, removed: c.added, added: c.removed };
+}
+

@@ -1,0 +1,259 @@
+// The zone model: owner nodes holding RRsets, with the integrity rules every zone must keep.
+
+import { Class, Type, isMetaType, typeName } from '../dns/constants.ts';
+import type { RR } from '../dns/message.ts';
+import { canonicalSortKey, isSubdomain, nameKey, type Name } from '../dns/name.ts';
+import { canonicalRdata, rdataEqual } from '../dns/rdata.ts';
+
+export interface RRset {
+  /** Owner name as the RRset's first record spelled it (BIND keeps case per RRset too). */
+  name: Name;
+  type: number;
+  class: number;
+  ttl: number;
+  rdata: Uint8Array[];
+}
+
+export interface ZoneNode {
+  /** Owner name with the case it was first given. */
+  name: Name;
+  /** Keyed by rrsetKey: the type, or for RRSIGs the covered type too. */
+  rrsets: Map<number, RRset>;
+}
+
+/**
+ * The key of the RRset a record belongs to. RRSIGs form one set per covered type, each with
+ * its own TTL (the TTL of what it covers, RFC 4034 §3), so they are keyed past 65535.
+ */
+export function rrsetKey(type: number, rdata?: Uint8Array): number {
+  if (type !== Type.RRSIG || !rdata || rdata.length < 2) return type;
+  return 0x10000 + ((rdata[0] << 8) | rdata[1]);
+}
+
+/** The RRset a record would belong to, if it exists. */
+export function rrsetOf(z: Zone, rr: RR): RRset | undefined {
+  return z.nodes.get(nameKey(rr.name))?.rrsets.get(rrsetKey(rr.type, rr.rdata));
+}
+
+/** The types present at a node (RRSIG once, whatever it covers). */
+export function typesAt(node: ZoneNode): number[] {
+  return [...new Set([...node.rrsets.values()].map((s) => s.type))];
+}
+
+export interface Zone {
+  origin: Name;
+  class: number;
+  /** Keyed by case-folded owner name. */
+  nodes: Map<string, ZoneNode>;
+}
+
+export function emptyZone(origin: Name, klass: number = Class.IN): Zone {
+  return { origin, class: klass, nodes: new Map() };
+}
+
+export function getRRset(z: Zone, name: Name, type: number): RRset | undefined {
+  return z.nodes.get(nameKey(name))?.rrsets.get(type);
+}
+
+export function soaOf(z: Zone): RR | undefined {
+  const s = getRRset(z, z.origin, Type.SOA);
+  if (!s || s.rdata.length === 0) return undefined;
+  return { name: s.name, type: Type.SOA, class: s.class, ttl: s.ttl, rdata: s.rdata[0] };
+}
+
+/** The serial field of SOA rdata (after MNAME and RNAME). */
+export function soaSerial(rdata: Uint8Array): number {
+  let o = 0;
+  for (let names = 0; names < 2; names++) {
+    while (rdata[o] !== 0) o += rdata[o] + 1;
+    o++;
+  }
+  return ((rdata[o] << 24) | (rdata[o + 1] << 16) | (rdata[o + 2] << 8) | rdata[o + 3]) >>> 0;
+}
+
+/** SOA rdata with another serial. */
+export function withSerial(rdata: Uint8Array, serial: number): Uint8Array {
+  const out = Buffer.from(rdata);
+  let o = 0;
+  for (let names = 0; names < 2; names++) {
+    while (out[o] !== 0) o += out[o] + 1;
+    o++;
+  }
+  out.writeUInt32BE(serial >>> 0, o);
+  return out;
+}
+
+export function zoneSerial(z: Zone): number | undefined {
+  const soa = soaOf(z);
+  return soa ? soaSerial(soa.rdata) : undefined;
+}
+
+export function hasRecord(z: Zone, rr: RR): boolean {
+  const set = rrsetOf(z, rr);
+  return set !== undefined && set.class === rr.class && set.rdata.some((d) => rdataEqual(rr.type, d, rr.rdata));
+}
+
+/**
+ * Adds one record. Returns false (and changes nothing) if the same data is already there.
+ * A record added to an RRset sets the TTL of the whole RRset, as RFC 2136 §3.4.2.2 does.
+ */
+export function addRecord(z: Zone, rr: RR): boolean {
+  const key = nameKey(rr.name);
+  let node = z.nodes.get(key);
+  if (!node) {
+    node = { name: rr.name, rrsets: new Map() };
+    z.nodes.set(key, node);
+  }
+  const k = rrsetKey(rr.type, rr.rdata);
+  const set = node.rrsets.get(k);
+  if (!set) {
+    node.rrsets.set(k, { name: rr.name, type: rr.type, class: rr.class, ttl: rr.ttl, rdata: [rr.rdata] });
+    return true;
+  }
+  if (set.rdata.some((d) => rdataEqual(rr.type, d, rr.rdata))) return false;
+  set.rdata.push(rr.rdata);
+  set.ttl = rr.ttl;
+  return true;
+}
+
+/** Removes one record by its data (the TTL is not compared). Returns false if it was absent. */
+export function removeRecord(z: Zone, rr: RR): boolean {
+  const key = nameKey(rr.name);
+  const node = z.nodes.get(key);
+  const k = rrsetKey(rr.type, rr.rdata);
+  const set = node?.rrsets.get(k);
+  if (!node || !set) return false;
+  const i = set.rdata.findIndex((d) => rdataEqual(rr.type, d, rr.rdata));
+  if (i === -1) return false;
+  set.rdata.splice(i, 1);
+  if (set.rdata.length === 0) {
+    node.rrsets.delete(k);
+    if (node.rrsets.size === 0) z.nodes.delete(key);
+  }
+  return true;
+}
+
+export function* rrsetsOf(z: Zone): Generator<RRset> {
+  for (const node of z.nodes.values()) yield* node.rrsets.values();
+}
+
+export function* recordsOf(z: Zone): Generator<RR> {
+  for (const set of rrsetsOf(z)) {
+    for (const rdata of set.rdata) yield { name: set.name, type: set.type, class: set.class, ttl: set.ttl, rdata };
+  }
+}
+
+export function recordCount(z: Zone): number {
+  let n = 0;
+  for (const set of rrsetsOf(z)) n += set.rdata.length;
+  return n;
+}
+
+/** A deep copy that shares only the immutable rdata bytes. */
+export function cloneZone(z: Zone): Zone {
+  const nodes = new Map<string, ZoneNode>();
+  for (const [k, node] of z.nodes) {
+    const rrsets = new Map<number, RRset>();
+    for (const [t, s] of node.rrsets) rrsets.set(t, { ...s, rdata: [...s.rdata] });
+    nodes.set(k, { name: node.name, rrsets });
+  }
+  return { origin: z.origin, class: z.class, nodes };
+}
+
+/**
+ * Records sorted by owner in RFC 4034 §6.1 order, then by type (RRSIGs by what they cover),
+ * then by canonical rdata, with the SOA first. With `fold`, this is the canonical form: owners
+ * lower-cased and rdata in RFC 4034 §6.2 canonical form, so two zones with the same data give
+ * the same list. Without it, names keep their case.
+ */
+export function sortedRecords(z: Zone, fold: boolean): RR[] {
+  const nodes = [...z.nodes.values()].map((n) => ({ n, k: canonicalSortKey(n.name) }));
+  nodes.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  const out: RR[] = [];
+  const soa = soaOf(z);
+  if (soa) out.push(fold ? { ...soa, name: nameKey(soa.name), rdata: canonicalRdata(Type.SOA, soa.rdata) } : soa);
+  for (const { n } of nodes) {
+    const keys = [...n.rrsets.keys()].sort((a, b) => a - b);
+    for (const k of keys) {
+      const set = n.rrsets.get(k)!;
+      if (set.type === Type.SOA) continue;
+      const owner = fold ? nameKey(set.name) : set.name;
+      const datas = set.rdata.map((d) => ({ d, c: Buffer.from(canonicalRdata(set.type, d)) })).sort((a, b) => Buffer.compare(a.c, b.c));
+      for (const { d, c } of datas) out.push({ name: owner, type: set.type, class: set.class, ttl: set.ttl, rdata: fold ? c : d });
+    }
+  }
+  return out;
+}
+
+export function canonicalRecords(z: Zone): RR[] {
+  return sortedRecords(z, true);
+}
+
+export interface ZoneProblem {
+  name: Name;
+  type: number;
+  reason: string;
+}
+
+/**
+ * Integrity rules a loaded zone must keep (the ones BIND's named-checkzone enforces as errors,
+ * plus out-of-zone data, which BIND only ignores with a warning and we refuse).
+ */
+export function checkRecordPlacement(z: Zone, rr: RR): string | undefined {
+  if (!isSubdomain(rr.name, z.origin)) return `out of zone: ${rr.name} is outside ${z.origin}`;
+  if (rr.class !== z.class) return `class ${rr.class} differs from the zone's class ${z.class}`;
+  if (isMetaType(rr.type)) return `type ${typeName(rr.type)} cannot appear in a zone`;
+  if (rr.type === Type.SOA && nameKey(rr.name) !== nameKey(z.origin)) return `SOA record at ${rr.name}, not at the zone apex ${z.origin}`;
+  return undefined;
+}
+
+// Types that may sit beside a CNAME (RFC 2181 §10.1, RFC 4035 §2.5).
+function besideCname(t: number): boolean {
+  return t === Type.CNAME || t === Type.RRSIG || t === Type.NSEC || t === Type.KEY || t === Type.SIG || t === Type.NXT;
+}
+
+/**
+ * Why adding `rr` to its owner node would break the node rules (CNAME and other data, a second
+ * CNAME, DNAME or SOA), or undefined if it would not.
+ */
+export function addConflict(z: Zone, rr: RR): string | undefined {
+  const node = z.nodes.get(nameKey(rr.name));
+  if (!node) return undefined;
+  if (rr.type === Type.CNAME) {
+    const others = typesAt(node).filter((t) => !besideCname(t));
+    if (others.length > 0) return `CNAME and other data: ${rr.name} already has ${others.map(typeName).join(', ')}`;
+  } else if (!besideCname(rr.type) && node.rrsets.has(Type.CNAME)) {
+    return `CNAME and other data: ${rr.name} has a CNAME, so it cannot have ${typeName(rr.type)}`;
+  }
+  if (rr.type === Type.CNAME || rr.type === Type.DNAME || rr.type === Type.SOA) {
+    const existing = node.rrsets.get(rr.type);
+    if (existing && !existing.rdata.some((d) => rdataEqual(rr.type, d, rr.rdata))) return `multiple ${typeName(rr.type)} records: ${rr.name} already has one`;
+  }
+  return undefined;
+}
+
+/** Problems at one owner node: CNAME and other data, several CNAMEs or DNAMEs, SOA counts. */
+export function checkNode(z: Zone, node: ZoneNode): ZoneProblem[] {
+  const out: ZoneProblem[] = [];
+  const cname = node.rrsets.get(Type.CNAME);
+  if (cname) {
+    if (cname.rdata.length > 1) out.push({ name: node.name, type: Type.CNAME, reason: `${node.name} has ${cname.rdata.length} CNAME records (only one is allowed)` });
+    const others = typesAt(node).filter((t) => !besideCname(t));
+    if (others.length > 0) out.push({ name: node.name, type: Type.CNAME, reason: `${node.name} has a CNAME and other data (${others.map(typeName).join(', ')})` });
+  }
+  const dname = node.rrsets.get(Type.DNAME);
+  if (dname && dname.rdata.length > 1) out.push({ name: node.name, type: Type.DNAME, reason: `${node.name} has ${dname.rdata.length} DNAME records (only one is allowed)` });
+  const soa = node.rrsets.get(Type.SOA);
+  if (soa && soa.rdata.length > 1) out.push({ name: node.name, type: Type.SOA, reason: `${node.name} has ${soa.rdata.length} SOA records (only one is allowed)` });
+  return out;
+}
+
+/** Whole-zone problems: node rules everywhere, plus an SOA and NS records at the apex. */
+export function checkZone(z: Zone): ZoneProblem[] {
+  const out: ZoneProblem[] = [];
+  for (const node of z.nodes.values()) out.push(...checkNode(z, node));
+  const apex = z.nodes.get(nameKey(z.origin));
+  if (!apex?.rrsets.has(Type.SOA)) out.push({ name: z.origin, type: Type.SOA, reason: `zone ${z.origin} has no SOA record at its apex` });
+  if (!apex?.rrsets.has(Type.NS)) out.push({ name: z.origin, type: Type.NS, reason: `zone ${z.origin} has no NS records at its apex` });
+  return out;
+}
