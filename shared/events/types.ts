@@ -1,0 +1,68 @@
+// Zone-change events: the immutable facts zonelog stores, one per change, naming who made it.
+
+import type { Name } from '../dns/name.ts';
+
+/** What caused a change, in the words operators use. */
+export type ChangeCause = 'update' | 'reload' | 'transfer-in' | 'api' | 'revert';
+export type CreateCause = 'import' | 'transfer-in' | 'api';
+
+/** Who made a change and from where. Fields that do not apply are left out. */
+export interface Actor {
+  /** TSIG key name that signed the request. */
+  key?: string;
+  /** Source address and port of the request. */
+  address?: string;
+  port?: number;
+  /** The primary a transfer came from, as host:port. */
+  peer?: string;
+  /** A person or tool, for API edits, imports and reverts. */
+  user?: string;
+}
+
+/** A zone born whole at its first serial. Records are absolute `owner TTL CLASS TYPE rdata` lines. */
+export interface ZoneCreatedData {
+  serial: number;
+  soa: string;
+  /** Every record but the SOA. */
+  records: string[];
+  cause: CreateCause;
+  actor: Actor;
+  note?: string;
+}
+
+/** One version step: what was removed and added between two serials. */
+export interface ZoneChangedData {
+  serialFrom: number;
+  serialTo: number;
+  soaFrom: string;
+  soaTo: string;
+  removed: string[];
+  added: string[];
+  cause: ChangeCause;
+  actor: Actor;
+  /** For a revert: the serial the zone's data was returned to. */
+  revertTo?: number;
+  note?: string;
+}
+
+export const CURRENT_SCHEMA = { ZoneCreated: 1, ZoneChanged: 1, Snapshot: 1 } as const;
+
+export type ZoneEventBody =
+  | { type: 'ZoneCreated'; schemaVersion: 1; data: ZoneCreatedData }
+  | { type: 'ZoneChanged'; schemaVersion: 1; data: ZoneChangedData };
+
+/** An event ready to append: its id (UUIDv7) and the time it was decided. */
+export type NewEvent = ZoneEventBody & { id: string; time: string };
+
+/** An event as stored: its zone, its version in the zone's stream and its global position. */
+export type StoredEvent = NewEvent & { zone: Name; version: number; position: number };
+
+/** A zone's full contents at one version of its stream, so replay can start there. */
+export interface Snapshot {
+  zone: Name;
+  version: number;
+  serial: number;
+  time: string;
+  soa: string;
+  records: string[];
+}
