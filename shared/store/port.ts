@@ -1,0 +1,73 @@
+// The EventStore port: append-only zone streams with optimistic concurrency, a global order, and snapshots.
+
+import type { Name } from '../dns/name.ts';
+import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
+
+/**
+ * What the appender believes the zone's stream is at: a version (the last event's), 'no-zone'
+ * (the stream must not exist yet), or 'any' (no check).
+ */
+export type ExpectedVersion = number | 'no-zone' | 'any';
+
+export class ConcurrencyError extends Error {
+  readonly zone: Name;
+  readonly expected: ExpectedVersion;
+  readonly actual: number;
+  constructor(zone: Name, expected: ExpectedVersion, actual: number) {
+    super(`zone ${zone}: expected version ${expected}, but the stream is at ${actual}`);
+    this.name = 'ConcurrencyError';
+    this.zone = zone;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export interface AppendResult {
+  /** Version of the last event written (the stream's new head). */
+  version: number;
+  /** Global position of the last event written. */
+  position: number;
+}
+
+export interface ZoneHead {
+  zone: Name;
+  version: number;
+  serial: number;
+}
+
+export interface EventStore {
+  /** Which adapter this is, for logs. */
+  readonly kind: string;
+
+  /**
+   * Appends events to a zone's stream atomically: all of them or none. Resolves only when they
+   * are durable (on disk, or committed by the database). Throws ConcurrencyError when the stream
+   * is not at `expected`.
+   */
+  append(zone: Name, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
+
+  /** A zone's events with from <= version <= to, in version order. */
+  readZone(zone: Name, from?: number, to?: number): AsyncIterable<StoredEvent>;
+
+  /** Up to `limit` events of any zone with a global position after `after`, in position order. */
+  readAll(after: number, limit: number): Promise<StoredEvent[]>;
+
+  /** The zone's last version and serial, or null when it has no stream. */
+  head(zone: Name): Promise<ZoneHead | null>;
+
+  /** Every zone with a stream. */
+  zones(): Promise<ZoneHead[]>;
+
+  /** The latest version whose resulting serial is `serial`, or null. */
+  versionOfSerial(zone: Name, serial: number): Promise<number | null>;
+
+  /** The last version recorded at or before `time` (ISO 8601), or null. */
+  versionAt(zone: Name, time: string): Promise<number | null>;
+
+  saveSnapshot(s: Snapshot): Promise<void>;
+
+  /** The latest snapshot with version <= maxVersion (default: any), or null. */
+  loadSnapshot(zone: Name, maxVersion?: number): Promise<Snapshot | null>;
+
+  close(): Promise<void>;
+}

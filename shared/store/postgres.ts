@@ -1,0 +1,297 @@
+// The PostgreSQL EventStore: zone streams in one schema, shared by any number of zonelog processes.
+//
+// Global order. A bigserial/identity value is taken when a row is inserted, not when its
+// transaction commits, so two concurrent appends can commit out of order: position 11 becomes
+// visible while 10 is still in flight, a reader following positions moves past 10, and never
+// sees it. Every append therefore takes pg_advisory_xact_lock on one key (per schema) before it
+// inserts. The lock is released only after the commit is visible, so the next append draws its
+// positions after every earlier one is readable: positions become visible in order, and
+// readAll(after) never skips. Appends are serialised across zones; that costs one commit's
+// latency per append and is acceptable until group commit. (A counter row updated in the
+// transaction would serialise the same way but rewrites one hot row on every append, and an
+// advisory lock leaves no dead tuples behind.) Positions may have gaps (an aborted append has
+// drawn its identity values) and are never reused.
+//
+// Concurrency. Under that lock the stream's version is read in a new statement, so its
+// snapshot includes every append committed before the lock was granted, and compared with
+// `expected`. UNIQUE (zone, version) is the backstop: a unique violation on it (23505) also
+// becomes a ConcurrencyError.
+//
+// Durability: COMMIT returns once the commit record is flushed, with synchronous_commit at its
+// default (on). A server configured with synchronous_commit = off would break the port's promise.
+
+import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
+import { nameKey, type Name } from '../dns/name.ts';
+import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
+import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
+import {
+  canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody,
+  storedEvent, type EventRow,
+} from './rows.ts';
+
+// Advisory lock classes ('zlog' and the next): the second key is hashtext(schema), so stores in
+// different schemas of one database do not wait for each other.
+const APPEND_LOCK = 0x7a6c6f67;
+const DDL_LOCK = APPEND_LOCK + 1;
+
+/** Schema steps, applied in order and recorded in schema_migrations. Never edit a shipped step. */
+function migrations(s: string): string[] {
+  return [
+    `
+    CREATE TABLE ${s}.events (
+      position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id             uuid        NOT NULL,
+      zone           text        NOT NULL,              -- nameKey form
+      version        integer     NOT NULL CHECK (version > 0),
+      type           text        NOT NULL,
+      schema_version integer     NOT NULL,
+      serial_from    bigint,
+      serial_to      bigint      NOT NULL,
+      time           timestamptz NOT NULL,
+      data           json        NOT NULL,              -- json, not jsonb: kept as written, key order and all
+      CONSTRAINT events_id UNIQUE (id),
+      CONSTRAINT events_zone_version UNIQUE (zone, version)
+    );
+    CREATE INDEX events_zone_serial ON ${s}.events (zone, serial_to, version);
+    CREATE INDEX events_zone_time ON ${s}.events (zone, time, version);
+    CREATE TABLE ${s}.streams (
+      zone    text    PRIMARY KEY,
+      version integer NOT NULL,
+      serial  bigint  NOT NULL
+    );
+    CREATE TABLE ${s}.snapshots (
+      zone    text        NOT NULL,
+      version integer     NOT NULL,
+      serial  bigint      NOT NULL,
+      time    timestamptz NOT NULL,
+      body    bytea       NOT NULL,                      -- gzip-compressed JSON {soa, records}
+      PRIMARY KEY (zone, version)
+    );
+    `,
+  ];
+}
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** The PostgreSQL schema holding zonelog's tables; created if absent. Default "zonelog". */
+  schema?: string;
+  /** Most connections the pool opens. */
+  maxConnections?: number;
+}
+
+interface PgEventRow {
+  position: string;
+  id: string;
+  zone: string;
+  version: number;
+  type: string;
+  schema_version: number;
+  time: Date;
+  data: unknown;
+}
+
+function eventRow(r: PgEventRow): EventRow {
+  return {
+    position: Number(r.position), id: r.id, zone: r.zone, version: r.version,
+    type: r.type, schemaVersion: r.schema_version, time: r.time.toISOString(), data: r.data,
+  };
+}
+
+interface PgHeadRow {
+  zone: string;
+  version: number;
+  serial: string;
+}
+
+function zoneHead(r: PgHeadRow): ZoneHead {
+  return { zone: r.zone, version: r.version, serial: Number(r.serial) };
+}
+
+function isUniqueViolation(e: unknown, constraint: string): boolean {
+  return e instanceof DatabaseError && e.code === '23505' && e.constraint === constraint;
+}
+
+export class PostgresStore implements EventStore {
+  readonly kind = 'postgres';
+  readonly schema: string;
+  readonly #pool: Pool;
+  readonly #sql: Record<'version' | 'insert' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds', string>;
+
+  /** Connects and creates or upgrades the schema. */
+  static async connect(options: PostgresOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      await store.#migrate();
+    } catch (e) {
+      await store.#pool.end();
+      throw new Error(`postgres store (schema ${store.schema}): ${(e as Error).message}`, { cause: e });
+    }
+    return store;
+  }
+
+  private constructor(options: PostgresOptions) {
+    this.schema = options.schema ?? 'zonelog';
+    this.#pool = new Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10, application_name: 'zonelog' });
+    // An idle connection the server drops is reported here; the pool has already discarded it,
+    // and the next query opens a new one. Without a listener the process would exit.
+    this.#pool.on('error', () => {});
+    const s = escapeIdentifier(this.schema);
+    const cols = 'position, id, zone, version, type, schema_version, time, data';
+    this.#sql = {
+      version: `SELECT version FROM ${s}.streams WHERE zone = $1`,
+      // One statement writes the batch and moves the stream's head. ORDER BY ordinality makes
+      // positions follow versions within the batch.
+      insert: `
+        WITH ins AS (
+          INSERT INTO ${s}.events (id, zone, version, type, schema_version, serial_from, serial_to, time, data)
+          SELECT e.id, $1, $2 + e.n, e.type, e.schema_version, e.serial_from, e.serial_to, e.time, e.data
+          FROM unnest($3::uuid[], $4::text[], $5::integer[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::json[])
+               WITH ORDINALITY AS e(id, type, schema_version, serial_from, serial_to, time, data, n)
+          ORDER BY e.n
+          RETURNING position, version, serial_to
+        ), head AS (
+          INSERT INTO ${s}.streams (zone, version, serial)
+          SELECT $1, version, serial_to FROM ins ORDER BY version DESC LIMIT 1
+          ON CONFLICT (zone) DO UPDATE SET version = excluded.version, serial = excluded.serial
+        )
+        SELECT max(position) AS position FROM ins`,
+      range: `SELECT ${cols} FROM ${s}.events WHERE zone = $1 AND version BETWEEN $2::bigint AND $3::bigint ORDER BY version LIMIT $4`,
+      all: `SELECT ${cols} FROM ${s}.events WHERE position > $1 ORDER BY position LIMIT $2`,
+      head: `SELECT zone, version, serial FROM ${s}.streams WHERE zone = $1`,
+      zones: `SELECT zone, version, serial FROM ${s}.streams ORDER BY zone COLLATE "C"`,
+      ofSerial: `SELECT version FROM ${s}.events WHERE zone = $1 AND serial_to = $2 ORDER BY version DESC LIMIT 1`,
+      at: `SELECT version FROM ${s}.events WHERE zone = $1 AND time <= $2 ORDER BY time DESC, version DESC LIMIT 1`,
+      saveSnapshot: `INSERT INTO ${s}.snapshots (zone, version, serial, time, body) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (zone, version) DO UPDATE SET serial = excluded.serial, time = excluded.time, body = excluded.body`,
+      loadSnapshot: `SELECT zone, version, serial, time, body FROM ${s}.snapshots
+                     WHERE zone = $1 AND version <= $2::bigint ORDER BY version DESC LIMIT 1`,
+      knownIds: `SELECT id FROM ${s}.events WHERE id = ANY ($1::uuid[])`,
+    };
+  }
+
+  async #migrate(): Promise<void> {
+    const s = escapeIdentifier(this.schema);
+    const steps = migrations(s);
+    await this.#transaction(async (c) => {
+      // Two processes starting at once: the second waits here, then finds the work done.
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [DDL_LOCK, this.schema]);
+      // CREATE SCHEMA needs the CREATE privilege even with IF NOT EXISTS; look first.
+      const exists = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
+      if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${s}`);
+      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const current = (await c.query<{ v: number }>(`SELECT coalesce(max(version), 0) AS v FROM ${s}.schema_migrations`)).rows[0].v;
+      if (current > steps.length) throw new Error(`schema version ${current} is newer than this zonelog knows (${steps.length})`);
+      for (let v = current; v < steps.length; v++) {
+        await c.query(steps[v]);
+        await c.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [v + 1]);
+      }
+    });
+  }
+
+  /** Runs `work` in a transaction on one connection; a connection left in doubt is discarded. */
+  async #transaction<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await c.query('BEGIN');
+      const result = await work(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (e) {
+      try {
+        await c.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError as Error;
+      }
+      throw e;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  async #version(zone: string): Promise<number> {
+    return (await this.#pool.query<{ version: number }>(this.#sql.version, [zone])).rows[0]?.version ?? 0;
+  }
+
+  async append(zone: Name, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    const key = nameKey(zone);
+    const rows = eventInserts(key, events);
+    try {
+      return await this.#transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPEND_LOCK, this.schema]);
+        // A separate statement: in READ COMMITTED its snapshot is taken after the lock is granted.
+        const actual = (await c.query<{ version: number }>(this.#sql.version, [key])).rows[0]?.version ?? 0;
+        checkExpected(key, expected, actual);
+        const r = await c.query<{ position: string }>(this.#sql.insert, [
+          key, actual,
+          rows.map((e) => e.id), rows.map((e) => e.type), rows.map((e) => e.schemaVersion), rows.map((e) => e.serialFrom),
+          rows.map((e) => e.serialTo), rows.map((e) => e.time), rows.map((e) => e.data),
+        ]);
+        return { version: actual + rows.length, position: Number(r.rows[0].position) };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e, 'events_zone_version')) throw new ConcurrencyError(key, expected, await this.#version(key));
+      if (isUniqueViolation(e, 'events_id')) {
+        const known = await this.#pool.query<{ id: string }>(this.#sql.knownIds, [rows.map((r) => r.id)]);
+        throw duplicateIdError(key, known.rows.map((r) => r.id));
+      }
+      throw e;
+    }
+  }
+
+  async *readZone(zone: Name, from = 1, to = LAST_VERSION): AsyncIterable<StoredEvent> {
+    const key = nameKey(zone);
+    let next = Math.max(from, 1);
+    while (next <= to) {
+      const page = (await this.#pool.query<PgEventRow>(this.#sql.range, [key, next, to, READ_PAGE])).rows.map(eventRow);
+      for (const r of page) yield storedEvent(r);
+      if (page.length < READ_PAGE) return;
+      next = page[page.length - 1].version + 1;
+    }
+  }
+
+  async readAll(after: number, limit: number): Promise<StoredEvent[]> {
+    if (limit <= 0) return [];
+    const r = await this.#pool.query<PgEventRow>(this.#sql.all, [after, limit]);
+    return r.rows.map((row) => storedEvent(eventRow(row)));
+  }
+
+  async head(zone: Name): Promise<ZoneHead | null> {
+    const r = await this.#pool.query<PgHeadRow>(this.#sql.head, [nameKey(zone)]);
+    return r.rows[0] ? zoneHead(r.rows[0]) : null;
+  }
+
+  async zones(): Promise<ZoneHead[]> {
+    return (await this.#pool.query<PgHeadRow>(this.#sql.zones)).rows.map(zoneHead);
+  }
+
+  async versionOfSerial(zone: Name, serial: number): Promise<number | null> {
+    const r = await this.#pool.query<{ version: number }>(this.#sql.ofSerial, [nameKey(zone), serial]);
+    return r.rows[0]?.version ?? null;
+  }
+
+  async versionAt(zone: Name, time: string): Promise<number | null> {
+    const r = await this.#pool.query<{ version: number }>(this.#sql.at, [nameKey(zone), canonicalTime(time, `zone ${zone}: versionAt`)]);
+    return r.rows[0]?.version ?? null;
+  }
+
+  async saveSnapshot(s: Snapshot): Promise<void> {
+    const time = requireCanonicalTime(s.time, `zone ${s.zone}: snapshot at version ${s.version}`);
+    const body = await snapshotBody(s);
+    await this.#pool.query(this.#sql.saveSnapshot, [nameKey(s.zone), s.version, s.serial, time, body]);
+  }
+
+  async loadSnapshot(zone: Name, maxVersion = LAST_VERSION): Promise<Snapshot | null> {
+    const r = await this.#pool.query<{ zone: string; version: number; serial: string; time: Date; body: Buffer }>(this.#sql.loadSnapshot, [nameKey(zone), maxVersion]);
+    const row = r.rows[0];
+    if (!row) return null;
+    return snapshotFromBody(row.zone, row.version, Number(row.serial), row.time.toISOString(), row.body);
+  }
+
+  #closing: Promise<void> | undefined;
+
+  async close(): Promise<void> {
+    this.#closing ??= this.#pool.end();
+    await this.#closing;
+  }
+}

@@ -1,0 +1,107 @@
+// What the SQL adapters share: the append rules, the event row and the compressed snapshot body.
+
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import type { Name } from '../dns/name.ts';
+import { eventSerials } from '../events/codec.ts';
+import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
+import { upcast } from '../events/upcast.ts';
+import { ConcurrencyError, type ExpectedVersion } from './port.ts';
+
+/** The `to` of an open-ended readZone. */
+export const LAST_VERSION = Number.MAX_SAFE_INTEGER;
+
+/** Events fetched per query while a readZone is iterated, so no statement outlives a yield. */
+export const READ_PAGE = 500;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * An ISO 8601 time in the one form Date.toISOString writes. Stores compare times as text
+ * (SQLite) or parse them (PostgreSQL); one form makes both orders agree and lets an event
+ * come back byte for byte.
+ */
+export function canonicalTime(time: string, what: string): string {
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms)) throw new RangeError(`${what}: "${time}" is not an ISO 8601 time`);
+  return new Date(ms).toISOString();
+}
+
+/** Refuses a time that would not come back as written. */
+export function requireCanonicalTime(time: string, what: string): string {
+  if (canonicalTime(time, what) !== time) throw new RangeError(`${what}: time "${time}" must be UTC as Date.toISOString() writes it`);
+  return time;
+}
+
+/** An event as both adapters write it: the body's fields as columns, its data as JSON text. */
+export interface EventInsert {
+  id: string;
+  type: string;
+  schemaVersion: number;
+  serialFrom: number | null;
+  serialTo: number;
+  time: string;
+  data: string;
+}
+
+/** Checks a batch before its transaction starts, so a bad event never costs a lock. */
+export function eventInserts(zone: Name, events: NewEvent[]): EventInsert[] {
+  if (events.length === 0) throw new RangeError(`zone ${zone}: an append needs at least one event`);
+  const seen = new Set<string>();
+  return events.map((e, i) => {
+    const where = `zone ${zone}: event ${i} of the batch`;
+    if (!UUID.test(e.id)) throw new RangeError(`${where}: id "${e.id}" is not a lower-case UUID`);
+    if (seen.has(e.id)) throw new RangeError(`${where}: id ${e.id} appears twice in the batch`);
+    seen.add(e.id);
+    requireCanonicalTime(e.time, where);
+    if (e.type !== 'ZoneCreated' && e.type !== 'ZoneChanged') throw new RangeError(`${where}: unknown type "${(e as { type: string }).type}"`);
+    if (!Number.isInteger(e.schemaVersion) || e.schemaVersion < 1) throw new RangeError(`${where}: bad schemaVersion ${e.schemaVersion}`);
+    const { from, to } = eventSerials(e);
+    return { id: e.id, type: e.type, schemaVersion: e.schemaVersion, serialFrom: from, serialTo: to, time: e.time, data: JSON.stringify(e.data) };
+  });
+}
+
+/** The optimistic concurrency rule: a number is the stream's version, and no stream is version 0. */
+export function checkExpected(zone: Name, expected: ExpectedVersion, actual: number): void {
+  if (expected === 'any') return;
+  const want = expected === 'no-zone' ? 0 : expected;
+  if (want !== actual) throw new ConcurrencyError(zone, expected, actual);
+}
+
+export function duplicateIdError(zone: Name, ids: string[]): Error {
+  return new Error(`zone ${zone}: already stored, and an event is appended only once: ${ids.join(', ')}`);
+}
+
+/** An event row read back, with `data` already parsed and `time` as text. */
+export interface EventRow {
+  position: number;
+  id: string;
+  zone: string;
+  version: number;
+  type: string;
+  schemaVersion: number;
+  time: string;
+  data: unknown;
+}
+
+/** A stored event in the current schema: rows written under older versions are upcast on read. */
+export function storedEvent(r: EventRow): StoredEvent {
+  const body = upcast({ type: r.type, schemaVersion: r.schemaVersion, data: r.data as Record<string, unknown> });
+  return { ...body, id: r.id, time: r.time, zone: r.zone, version: r.version, position: r.position };
+}
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * A snapshot's records, gzip-compressed JSON. A 150k-record zone is ~8 MB of JSON and a few
+ * hundred KB compressed; zlib runs on the thread pool, so the event loop keeps answering.
+ */
+export async function snapshotBody(s: Snapshot): Promise<Buffer> {
+  return gzipAsync(JSON.stringify({ soa: s.soa, records: s.records }));
+}
+
+export async function snapshotFromBody(zone: Name, version: number, serial: number, time: string, body: Uint8Array): Promise<Snapshot> {
+  const { soa, records } = JSON.parse((await gunzipAsync(body)).toString('utf8')) as { soa: string; records: string[] };
+  return { zone, version, serial, time, soa, records };
+}

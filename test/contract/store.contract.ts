@@ -1,0 +1,536 @@
+// The EventStore contract: one specification that every store adapter must pass.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { describe, it } from 'node:test';
+import type { NewEvent, StoredEvent } from '../../shared/events/types.ts';
+import { uuidv7 } from '../../shared/events/id.ts';
+import { openStore } from '../../shared/store/open.ts';
+import { ConcurrencyError, type EventStore, type ExpectedVersion } from '../../shared/store/port.ts';
+import { chain, changed, crashBatchSize, crashBoundaries, created, eventForVersion } from './events.ts';
+
+export interface StoreUnderTest {
+  store: EventStore;
+  /** What openStore takes to open the same store again, from this process or another. */
+  url: string;
+  /** Closes `store` and removes what the store left behind. */
+  cleanup(): Promise<void>;
+}
+
+const CHILD = fileURLToPath(new URL('./append-child.ts', import.meta.url));
+const Z = 'example.com.';
+
+async function collect(events: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
+
+/** What a stored event must equal: the appended event plus where it landed. */
+function stored(e: NewEvent, zone: string, version: number, position: number): StoredEvent {
+  return { ...e, zone, version, position };
+}
+
+function isConflict(expected: ExpectedVersion, actual: number) {
+  return (e: unknown) => e instanceof ConcurrencyError && e.expected === expected && e.actual === actual;
+}
+
+/** Appends `events` one per call from the stream's head, retrying when another caller got there first. */
+async function appendWithRetry(store: EventStore, zone: string, events: NewEvent[], log: string[]): Promise<void> {
+  for (const e of events) {
+    for (let attempt = 0; ; attempt++) {
+      assert.ok(attempt < 1000, 'an append kept losing for 1000 attempts');
+      const head = await store.head(zone);
+      try {
+        await store.append(zone, [e], head?.version ?? 'no-zone');
+        log.push(e.id);
+        break;
+      } catch (err) {
+        if (!(err instanceof ConcurrencyError)) throw err;
+      }
+    }
+  }
+}
+
+/** Runs a child writer; resolves with its stdout lines once it exits. Kills it when `killWhen` says, or after `ms`. */
+function runChild(
+  args: string[],
+  opts: { killWhen?: (lines: string[]) => boolean; ms: number },
+): Promise<{ lines: string[]; signal: string | null; code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines: string[] = [];
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      lines.push(l);
+      if (child.exitCode === null && child.signalCode === null && opts.killWhen?.(lines)) child.kill('SIGKILL');
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`child ${args.join(' ')} still running after ${opts.ms} ms (${lines.length} lines)\n${stderr}`));
+    }, opts.ms);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ lines, signal, code, stderr });
+    });
+  });
+}
+
+export function storeContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  /** A test body given a fresh, empty store, cleaned up afterwards whatever happens. */
+  function withStore(body: (t: StoreUnderTest) => Promise<void>): () => Promise<void> {
+    return async () => {
+      const t = await makeStore();
+      try {
+        await body(t);
+      } finally {
+        await t.cleanup();
+      }
+    };
+  }
+
+  describe(`${name} event store`, () => {
+    describe('append', () => {
+      it("appending to a new zone with 'no-zone' starts its stream at version 1", withStore(async ({ store }) => {
+        const r = await store.append(Z, [created(Z, 1)], 'no-zone');
+        assert.equal(r.version, 1);
+        assert.deepEqual(await store.head(Z), { zone: Z, version: 1, serial: 1 });
+      }));
+
+      it("an append with 'no-zone' to an existing zone is rejected and writes nothing", withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 2), 'no-zone');
+        await assert.rejects(store.append(Z, [created(Z, 7)], 'no-zone'), isConflict('no-zone', 2));
+        assert.equal((await collect(store.readZone(Z))).length, 2);
+        assert.deepEqual(await store.head(Z), { zone: Z, version: 2, serial: 2 });
+      }));
+
+      it('an append with a stale expected version is rejected and writes nothing', withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 3), 'no-zone');
+        await assert.rejects(store.append(Z, [changed(Z, 2, 9)], 2), isConflict(2, 3));
+        assert.deepEqual(await store.head(Z), { zone: Z, version: 3, serial: 3 });
+        assert.equal((await store.readAll(0, 100)).length, 3);
+      }));
+
+      it('an append expecting a version beyond the head is rejected', withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 1), 'no-zone');
+        await assert.rejects(store.append(Z, [changed(Z, 1, 2)], 5), isConflict(5, 1));
+        await assert.rejects(store.append('missing.example.', [created('missing.example.', 1)], 1), isConflict(1, 0));
+        assert.equal(await store.head('missing.example.'), null);
+      }));
+
+      it("expected version 0 means the same as 'no-zone'", withStore(async ({ store }) => {
+        assert.equal((await store.append(Z, [created(Z, 1)], 0)).version, 1);
+        await assert.rejects(store.append(Z, [changed(Z, 1, 2)], 0), isConflict(0, 1));
+      }));
+
+      it("'any' appends at the head whatever it is, and starts a missing stream", withStore(async ({ store }) => {
+        assert.equal((await store.append(Z, [created(Z, 1)], 'any')).version, 1);
+        assert.equal((await store.append(Z, chain(Z, 1, 2), 'any')).version, 3);
+        assert.deepEqual((await collect(store.readZone(Z))).map((e) => e.version), [1, 2, 3]);
+      }));
+
+      it('the rejection names the zone, the expected and the actual version', withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 2), 'no-zone');
+        const err = await store.append(Z, [changed(Z, 1, 2)], 1).then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof ConcurrencyError);
+        assert.equal(err.zone, Z);
+        assert.equal(err.expected, 1);
+        assert.equal(err.actual, 2);
+        assert.match(err.message, /example\.com\..*1.*2/);
+      }));
+
+      it('a multi-event append takes consecutive versions and reports the last', withStore(async ({ store }) => {
+        const first = await store.append(Z, chain(Z, 0, 1), 'no-zone');
+        const r = await store.append(Z, chain(Z, 1, 4), 1);
+        assert.equal(r.version, 5);
+        const events = await collect(store.readZone(Z));
+        assert.deepEqual(events.map((e) => e.version), [1, 2, 3, 4, 5]);
+        assert.equal(r.position, events[4].position);
+        assert.ok(events[1].position > first.position);
+      }));
+
+      it('a conflicting multi-event batch writes none of its events', withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 2), 'no-zone');
+        const batch = chain(Z, 1, 5);
+        await assert.rejects(store.append(Z, batch, 1), ConcurrencyError);
+        const all = await store.readAll(0, 100);
+        assert.equal(all.length, 2);
+        for (const e of batch) assert.ok(!all.some((s) => s.id === e.id));
+      }));
+
+      it('a batch that fails part-way writes none of its events', withStore(async ({ store }) => {
+        const [first, ...rest] = chain(Z, 0, 3);
+        await store.append(Z, [first], 'no-zone');
+        const batch = [...rest, { ...changed(Z, 3, 4), id: first.id }];
+        await assert.rejects(store.append(Z, batch, 1), /already stored/);
+        assert.deepEqual(await store.head(Z), { zone: Z, version: 1, serial: 1 });
+        assert.deepEqual((await store.readAll(0, 100)).map((e) => e.id), [first.id]);
+        assert.equal((await store.append(Z, rest, 1)).version, 3);
+      }));
+
+      it('an event is stored once: its id cannot be appended again', withStore(async ({ store }) => {
+        const e = created(Z, 1);
+        await store.append(Z, [e], 'no-zone');
+        await assert.rejects(store.append('other.example.', [e], 'any'), (err: Error) => err.message.includes(e.id));
+        assert.equal(await store.head('other.example.'), null);
+      }));
+
+      it('an empty append is refused', withStore(async ({ store }) => {
+        await assert.rejects(store.append(Z, [], 'any'), RangeError);
+        assert.equal(await store.head(Z), null);
+      }));
+
+      it('an event time that would not come back as written is refused', withStore(async ({ store }) => {
+        await assert.rejects(store.append(Z, [created(Z, 1, { time: '2024-01-01T00:00:00+02:00' })], 'no-zone'), RangeError);
+        await assert.rejects(store.append(Z, [created(Z, 1, { time: 'yesterday' })], 'no-zone'), RangeError);
+        assert.equal(await store.head(Z), null);
+      }));
+
+      it('versions run from 1 without gaps in each zone, whatever other zones do', withStore(async ({ store }) => {
+        const zones = ['a.example.', 'b.example.', 'c.example.'];
+        for (let round = 0; round < 4; round++) {
+          for (const [i, z] of zones.entries()) {
+            const head = await store.head(z);
+            await store.append(z, chain(z, head?.serial ?? 0, i + 1), head?.version ?? 'no-zone');
+          }
+        }
+        for (const [i, z] of zones.entries()) {
+          const versions = (await collect(store.readZone(z))).map((e) => e.version);
+          assert.deepEqual(versions, Array.from({ length: 4 * (i + 1) }, (_, k) => k + 1));
+        }
+      }));
+
+      it('zone names are case-insensitive and come back case-folded', withStore(async ({ store }) => {
+        await store.append('Example.COM.', [created('Example.COM.', 1)], 'no-zone');
+        await assert.rejects(store.append('EXAMPLE.com.', [created(Z, 1)], 'no-zone'), ConcurrencyError);
+        assert.equal((await store.append('EXAMPLE.com.', [changed(Z, 1, 2)], 1)).version, 2);
+        assert.deepEqual(await store.head('eXample.Com.'), { zone: Z, version: 2, serial: 2 });
+        assert.deepEqual((await collect(store.readZone('EXAMPLE.COM.'))).map((e) => e.zone), [Z, Z]);
+        assert.deepEqual(await store.zones(), [{ zone: Z, version: 2, serial: 2 }]);
+        assert.equal(await store.versionOfSerial('ExAmPlE.cOm.', 2), 2);
+        await store.saveSnapshot({ zone: 'EXAMPLE.COM.', version: 2, serial: 2, time: new Date().toISOString(), soa: 's', records: [] });
+        assert.equal((await store.loadSnapshot(Z))?.zone, Z);
+      }));
+    });
+
+    describe('readZone', () => {
+      it('reads a zone in version order, from and to inclusive', withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 6), 'no-zone');
+        await store.append('other.example.', chain('other.example.', 0, 3), 'no-zone');
+        assert.deepEqual((await collect(store.readZone(Z, 2, 4))).map((e) => e.version), [2, 3, 4]);
+        assert.deepEqual((await collect(store.readZone(Z, 4, 4))).map((e) => e.version), [4]);
+        assert.ok((await collect(store.readZone(Z))).every((e) => e.zone === Z));
+      }));
+
+      it('from defaults to the first version and to to the head', withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 5), 'no-zone');
+        assert.deepEqual((await collect(store.readZone(Z))).map((e) => e.version), [1, 2, 3, 4, 5]);
+        assert.deepEqual((await collect(store.readZone(Z, 4))).map((e) => e.version), [4, 5]);
+        assert.deepEqual((await collect(store.readZone(Z, undefined, 2))).map((e) => e.version), [1, 2]);
+      }));
+
+      it('a range past the head, before version 1, or with from > to reads nothing', withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 3), 'no-zone');
+        assert.deepEqual(await collect(store.readZone(Z, 4)), []);
+        assert.deepEqual(await collect(store.readZone(Z, 3, 2)), []);
+        assert.deepEqual(await collect(store.readZone(Z, -5, 0)), []);
+        assert.deepEqual((await collect(store.readZone(Z, 2, 99))).map((e) => e.version), [2, 3]);
+      }));
+
+      it('an unknown zone reads as empty', withStore(async ({ store }) => {
+        assert.deepEqual(await collect(store.readZone('nowhere.example.')), []);
+      }));
+
+      it('a stream longer than one read page comes back whole and in order', withStore(async ({ store }) => {
+        let head = 0;
+        for (let i = 0; i < 12; i++) head = (await store.append(Z, chain(Z, head, 100), head === 0 ? 'no-zone' : head)).version;
+        const all = await collect(store.readZone(Z));
+        assert.deepEqual(all.map((e) => e.version), Array.from({ length: 1200 }, (_, k) => k + 1));
+        assert.deepEqual((await collect(store.readZone(Z, 450, 1150))).map((e) => e.version), Array.from({ length: 701 }, (_, k) => k + 450));
+      }));
+    });
+
+    describe('readAll', () => {
+      it('global positions strictly increase in append order, across zones', withStore(async ({ store }) => {
+        const order: string[] = [];
+        const zs = ['a.example.', 'b.example.'];
+        for (let i = 0; i < 6; i++) {
+          const z = zs[i % 2];
+          const head = await store.head(z);
+          const batch = chain(z, head?.serial ?? 0, 1 + (i % 3));
+          const r = await store.append(z, batch, head?.version ?? 'no-zone');
+          order.push(...batch.map((e) => e.id));
+          const all = await store.readAll(0, 1000);
+          assert.equal(all[all.length - 1].position, r.position);
+        }
+        const all = await store.readAll(0, 1000);
+        assert.deepEqual(all.map((e) => e.id), order);
+        for (let i = 1; i < all.length; i++) assert.ok(all[i].position > all[i - 1].position, `position ${all[i].position} after ${all[i - 1].position}`);
+      }));
+
+      it('pages with after and limit, without gaps or repeats', withStore(async ({ store }) => {
+        await store.append('a.example.', chain('a.example.', 0, 7), 'no-zone');
+        await store.append('b.example.', chain('b.example.', 0, 6), 'no-zone');
+        const everything = await store.readAll(0, 100);
+        assert.equal(everything.length, 13);
+        const paged: StoredEvent[] = [];
+        for (let after = 0, page; (page = await store.readAll(after, 4)).length > 0; after = page[page.length - 1].position) {
+          assert.ok(page.length <= 4);
+          paged.push(...page);
+        }
+        assert.deepEqual(paged, everything);
+        const middle = await store.readAll(everything[4].position, 3);
+        assert.deepEqual(middle, everything.slice(5, 8));
+      }));
+
+      it('reads nothing after the last position, or with limit 0', withStore(async ({ store }) => {
+        assert.deepEqual(await store.readAll(0, 10), []);
+        const r = await store.append(Z, chain(Z, 0, 2), 'no-zone');
+        assert.deepEqual(await store.readAll(r.position, 10), []);
+        assert.deepEqual(await store.readAll(0, 0), []);
+      }));
+
+      it('a reader following readAll while many zones are appended to sees every event once, in order', withStore(async ({ store, url }) => {
+        const other = await openStore(url);
+        try {
+          const writers = Array.from({ length: 8 }, async (_, w) => {
+            const z = `w${w}.example.`;
+            const s = w % 2 ? other : store;
+            for (let i = 0; i < 15; i++) await s.append(z, chain(z, i, 1 + (i % 2)), i === 0 ? 'no-zone' : 'any');
+          });
+          const seen: StoredEvent[] = [];
+          let done = false;
+          const all = Promise.all(writers).finally(() => (done = true));
+          const deadline = Date.now() + 30_000;
+          for (let after = 0; Date.now() < deadline; ) {
+            const page = await store.readAll(after, 7);
+            seen.push(...page);
+            if (page.length > 0) after = page[page.length - 1].position;
+            else if (done) break;
+            else await new Promise((r) => setTimeout(r, 1));
+          }
+          await all;
+          const final = await store.readAll(0, 10_000);
+          assert.equal(final.length, 8 * 22);
+          assert.deepEqual(seen.map((e) => e.id), final.map((e) => e.id));
+        } finally {
+          await other.close();
+        }
+      }));
+    });
+
+    describe('head and zones', () => {
+      it('head is null for a zone without a stream', withStore(async ({ store }) => {
+        assert.equal(await store.head(Z), null);
+      }));
+
+      it('head gives the last version and the serial it reached', withStore(async ({ store }) => {
+        await store.append(Z, [created(Z, 2024010100)], 'no-zone');
+        await store.append(Z, [changed(Z, 2024010100, 2024010101), changed(Z, 2024010101, 4294967295)], 1);
+        assert.deepEqual(await store.head(Z), { zone: Z, version: 3, serial: 4294967295 });
+      }));
+
+      it('zones lists every zone with a stream once, with its head', withStore(async ({ store }) => {
+        assert.deepEqual(await store.zones(), []);
+        await store.append('b.example.', chain('b.example.', 0, 2), 'no-zone');
+        await store.append('a.example.', chain('a.example.', 0, 1), 'no-zone');
+        await store.append('b.example.', chain('b.example.', 2, 3), 2);
+        const zones = (await store.zones()).sort((x, y) => (x.zone < y.zone ? -1 : 1));
+        assert.deepEqual(zones, [
+          { zone: 'a.example.', version: 1, serial: 1 },
+          { zone: 'b.example.', version: 5, serial: 5 },
+        ]);
+      }));
+    });
+
+    describe('serials and times', () => {
+      it('versionOfSerial gives the version that reached a serial; when a serial repeats, the latest', withStore(async ({ store }) => {
+        await store.append(Z, [created(Z, 10), changed(Z, 10, 11), changed(Z, 11, 12), changed(Z, 12, 11, { revertTo: 11 }), changed(Z, 11, 13)], 'no-zone');
+        assert.equal(await store.versionOfSerial(Z, 10), 1);
+        assert.equal(await store.versionOfSerial(Z, 11), 4);
+        assert.equal(await store.versionOfSerial(Z, 12), 3);
+        assert.equal(await store.versionOfSerial(Z, 13), 5);
+      }));
+
+      it('versionOfSerial is null for a serial never reached, or an unknown zone', withStore(async ({ store }) => {
+        await store.append(Z, chain(Z, 0, 3), 'no-zone');
+        assert.equal(await store.versionOfSerial(Z, 99), null);
+        assert.equal(await store.versionOfSerial('nowhere.example.', 1), null);
+      }));
+
+      it('versionAt gives the last version recorded at or before a time', withStore(async ({ store }) => {
+        const t = (s: number) => new Date(Date.UTC(2024, 5, 1) + s * 1000).toISOString();
+        await store.append(Z, [created(Z, 1, { time: t(10) }), changed(Z, 1, 2, { time: t(20) }), changed(Z, 2, 3, { time: t(30) })], 'no-zone');
+        await store.append('other.example.', [created('other.example.', 1, { time: t(25) })], 'no-zone');
+        assert.equal(await store.versionAt(Z, t(9)), null);
+        assert.equal(await store.versionAt(Z, t(10)), 1);
+        assert.equal(await store.versionAt(Z, t(25)), 2);
+        assert.equal(await store.versionAt(Z, t(30)), 3);
+        assert.equal(await store.versionAt(Z, t(1_000_000)), 3);
+        assert.equal(await store.versionAt(Z, '2024-06-01T02:00:25+02:00'), 2, 'any ISO 8601 form of the time');
+        assert.equal(await store.versionAt('nowhere.example.', t(30)), null);
+      }));
+
+      it('versionAt gives the highest version among events recorded in the same millisecond', withStore(async ({ store }) => {
+        const time = '2024-06-01T00:00:00.000Z';
+        await store.append(Z, [created(Z, 1, { time }), changed(Z, 1, 2, { time }), changed(Z, 2, 3, { time })], 'no-zone');
+        assert.equal(await store.versionAt(Z, time), 3);
+      }));
+    });
+
+    describe('snapshots', () => {
+      const snap = (version: number, records: string[] = [`www.${Z} 300 IN A 192.0.2.${version}`]) => ({
+        zone: Z, version, serial: 1000 + version, time: new Date(Date.UTC(2024, 0, 1, 0, version)).toISOString(),
+        soa: `${Z} 3600 IN SOA ns1.${Z} hostmaster.${Z} ${1000 + version} 7200 3600 1209600 300`, records,
+      });
+
+      it('loadSnapshot is null when none was saved', withStore(async ({ store }) => {
+        assert.equal(await store.loadSnapshot(Z), null);
+      }));
+
+      it('the latest snapshot loads whole', withStore(async ({ store }) => {
+        await store.saveSnapshot(snap(5));
+        await store.saveSnapshot(snap(9, ['a "ü 🦊 \\"x\\""', 'b']));
+        await store.saveSnapshot(snap(7));
+        assert.deepEqual(await store.loadSnapshot(Z), snap(9, ['a "ü 🦊 \\"x\\""', 'b']));
+      }));
+
+      it('maxVersion picks the latest snapshot at or before it', withStore(async ({ store }) => {
+        for (const v of [5, 9, 7]) await store.saveSnapshot(snap(v));
+        assert.deepEqual(await store.loadSnapshot(Z, 8), snap(7));
+        assert.deepEqual(await store.loadSnapshot(Z, 9), snap(9));
+        assert.deepEqual(await store.loadSnapshot(Z, 5), snap(5));
+        assert.equal(await store.loadSnapshot(Z, 4), null);
+        assert.equal(await store.loadSnapshot('other.example.'), null);
+      }));
+
+      it('saving a snapshot again at the same version replaces it', withStore(async ({ store }) => {
+        await store.saveSnapshot(snap(3));
+        await store.saveSnapshot(snap(3, ['replaced']));
+        assert.deepEqual(await store.loadSnapshot(Z), snap(3, ['replaced']));
+      }));
+
+      it('a 150,000-record zone snapshot round-trips', withStore(async ({ store }) => {
+        const records = Array.from({ length: 150_000 }, (_, i) => `host-${i}.${Z} 3600 IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+        await store.saveSnapshot(snap(42, records));
+        const back = await store.loadSnapshot(Z);
+        assert.equal(back?.records.length, 150_000);
+        assert.deepEqual(back, snap(42, records));
+      }));
+    });
+
+    describe('round trip', () => {
+      it('events come back exactly as appended, with their zone, version and position', withStore(async ({ store }) => {
+        const tricky = [
+          `txt.${Z} 300 IN TXT "caf\\195\\169 \\"quoted\\" back\\\\slash ; not a comment"`,
+          `idn.${Z} 300 IN TXT "naïve — ✓ 🦊 日本語 \u2028 \u2029"`,
+          `weird\\.label\\032x.${Z} 300 IN A 192.0.2.1`,
+          `ctl.${Z} 300 IN TXT "tab\there\nnewline\r\u0001\u001f\u007f"`,
+          `json.${Z} 300 IN TXT "{\\"k\\": [1, 2], \\"u\\": \\"\\u00e9\\"}"`,
+          `$ORIGIN.${Z} 300 IN TXT "' OR 1=1; DROP TABLE events; --"`,
+        ];
+        const events: NewEvent[] = [
+          created(Z, 1, { records: tricky, note: 'imported from «zone file»', actor: { user: 'ådmin', address: '2001:db8::1', port: 5353 } }),
+          changed(Z, 1, 2, { removed: tricky.slice(0, 2), records: tricky.slice(2), actor: { key: 'tsig-key.example.', address: '192.0.2.7', port: 4242 } }),
+          changed(Z, 2, 1, { revertTo: 1, actor: { user: 'ops', peer: '192.0.2.1:53' }, note: 'revert\n"quoted"' }),
+        ];
+        const r = await store.append(Z, events, 'no-zone');
+        const back = await collect(store.readZone(Z));
+        const positions = back.map((e) => e.position);
+        assert.equal(positions[2], r.position);
+        assert.deepEqual(back, events.map((e, i) => stored(e, Z, i + 1, positions[i])));
+        assert.deepEqual(await store.readAll(0, 10), back);
+      }));
+    });
+
+    describe('concurrency', () => {
+      it('callers racing for each version: exactly one wins it, the others are told the new head', withStore(async ({ store, url }) => {
+        const other = await openStore(url);
+        try {
+          const stores = [store, other];
+          const winners: string[] = [];
+          for (let version = 0; version < 10; version++) {
+            const attempts = Array.from({ length: 8 }, (_, c) => {
+              const e = version === 0 ? created(Z, 1) : changed(Z, version, version + 1, { note: `caller ${c}` });
+              return stores[c % 2].append(Z, [e], version === 0 ? 'no-zone' : version).then(() => e.id);
+            });
+            const results = await Promise.allSettled(attempts);
+            const won = results.filter((r) => r.status === 'fulfilled');
+            assert.equal(won.length, 1, `version ${version + 1} had ${won.length} winners`);
+            winners.push(won[0].value);
+            for (const r of results) if (r.status === 'rejected') assert.ok(isConflict(version === 0 ? 'no-zone' : version, version + 1)(r.reason), String(r.reason));
+          }
+          assert.deepEqual((await collect(store.readZone(Z))).map((e) => e.id), winners);
+        } finally {
+          await other.close();
+        }
+      }));
+
+      it('many callers retrying on conflict through two store instances lose and duplicate nothing', withStore(async ({ store, url }) => {
+        const other = await openStore(url);
+        try {
+          const logs: string[][] = [];
+          const callers = Array.from({ length: 10 }, (_, c) => {
+            const log: string[] = [];
+            logs.push(log);
+            const events = Array.from({ length: 8 }, (_, k) => changed(Z, 0, 0, { note: `caller ${c} event ${k}` }));
+            return appendWithRetry(c % 2 ? other : store, Z, events, log);
+          });
+          await Promise.all(callers);
+          const stream = await collect(store.readZone(Z));
+          assert.deepEqual(stream.map((e) => e.version), Array.from({ length: 80 }, (_, k) => k + 1));
+          assert.equal(new Set(stream.map((e) => e.id)).size, 80);
+          for (const log of logs) assert.deepEqual(stream.map((e) => e.id).filter((id) => log.includes(id)), log, 'each caller\'s events in its order');
+        } finally {
+          await other.close();
+        }
+      }));
+
+      it('two processes appending to one zone with retries lose and duplicate nothing', withStore(async ({ store, url }) => {
+        const runs = await Promise.all(['left', 'right'].map((tag) => runChild([url, Z, 'race', tag, '40'], { ms: 60_000 })));
+        for (const r of runs) assert.equal(r.code, 0, r.stderr);
+        const acked = runs.flatMap((r) => r.lines.map((l) => l.split(' '))).map(([v, id]) => ({ version: Number(v), id }));
+        const stream = await collect(store.readZone(Z));
+        assert.equal(stream.length, 80);
+        assert.deepEqual(stream.map((e) => e.version), Array.from({ length: 80 }, (_, k) => k + 1));
+        for (const a of acked) assert.equal(stream[a.version - 1].id, a.id, `version ${a.version}`);
+        assert.equal(new Set(acked.map((a) => a.version)).size, 80);
+      }));
+    });
+
+    describe('crash consistency', () => {
+      it('appends killed with SIGKILL lose no acknowledged event and leave no partial batch', withStore(async ({ url }) => {
+        // Three writers in turn, each killed after 200 acknowledged appends and succeeded by the next.
+        // The kill comes as a writer starts a batch of three, when a torn batch is likeliest.
+        const killWhen = (lines: string[]) => lines.length >= 200 && crashBatchSize(Number(lines[lines.length - 1])) === 3;
+        for (let round = 1; round <= 3; round++) {
+          const run = await runChild([url, Z, 'crash'], { killWhen, ms: 60_000 });
+          assert.equal(run.signal, 'SIGKILL', `writer ${round} was to be killed, but exited with ${run.code}: ${run.stderr}`);
+          const lastAcked = Number(run.lines[run.lines.length - 1]);
+
+          const store = await openStore(url);
+          try {
+            const stream = await collect(store.readZone(Z));
+            const head = stream.length;
+            assert.ok(head >= lastAcked, `writer ${round} was acknowledged up to version ${lastAcked}, but the stream ends at ${head}`);
+            assert.ok(crashBoundaries(head).has(head), `the stream ends at ${head}, inside a batch: writer ${round} left it torn`);
+            assert.ok(head <= lastAcked + 3, `the stream ends at ${head}, more than one batch past the last acknowledged ${lastAcked}`);
+            const positions = stream.map((e) => e.position);
+            assert.deepEqual(stream, stream.map((e, i) => stored(eventForVersion(Z, i + 1), Z, i + 1, positions[i])), 'versions 1..head, gapless and intact');
+            assert.deepEqual(await store.head(Z), { zone: Z, version: head, serial: head });
+            if (round === 3) {
+              const next = changed(Z, head, head + 1, { id: uuidv7() });
+              assert.equal((await store.append(Z, [next], head)).version, head + 1);
+            }
+          } finally {
+            await store.close();
+          }
+        }
+      }));
+    });
+  });
+}
