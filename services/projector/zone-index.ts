@@ -1,0 +1,106 @@
+// A zone with the index queries need: which names exist (empty non-terminals too), and lookup.
+
+import { Type } from '../../shared/dns/constants.ts';
+import type { RR } from '../../shared/dns/message.ts';
+import { isSubdomain, nameKey, nameLabels, parentName, type Name } from '../../shared/dns/name.ts';
+import { applyChangeset, type Changeset } from '../../shared/zone/changeset.ts';
+import { soaOf, soaSerial, type RRset, type Zone, type ZoneNode } from '../../shared/zone/zone.ts';
+
+/** What the zone says about a name and type (RFC 1034 §4.3.2, RFC 4592, RFC 6672). */
+export type Lookup =
+  | { kind: 'answer'; node: ZoneNode; rrset: RRset; wildcard: Name | null }
+  | { kind: 'cname'; node: ZoneNode; rrset: RRset; wildcard: Name | null }
+  | { kind: 'dname'; node: ZoneNode; rrset: RRset }
+  | { kind: 'referral'; node: ZoneNode; ns: RRset }
+  | { kind: 'nodata'; wildcard: Name | null }
+  | { kind: 'nxdomain' }
+  | { kind: 'out-of-zone' };
+
+export class ZoneIndex {
+  readonly zone: Zone;
+  /** For each name in the zone, how many nodes sit strictly below it: >0 means the name exists. */
+  private readonly below = new Map<string, number>();
+  private readonly apexKey: string;
+
+  constructor(zone: Zone) {
+    this.zone = zone;
+    this.apexKey = nameKey(zone.origin);
+    for (const key of zone.nodes.keys()) this.countAncestors(key, 1);
+  }
+
+  get serial(): number {
+    const soa = soaOf(this.zone);
+    return soa ? soaSerial(soa.rdata) : 0;
+  }
+
+  private countAncestors(key: string, delta: number): void {
+    if (key === this.apexKey) return;
+    for (let p = parentName(key); ; p = parentName(p)) {
+      const n = (this.below.get(p) ?? 0) + delta;
+      if (n === 0) this.below.delete(p);
+      else this.below.set(p, n);
+      if (p === this.apexKey || p === '.') break;
+    }
+  }
+
+  /** Applies a changeset (strictly, all or nothing) and keeps the name index in step. */
+  apply(c: Changeset): void {
+    const touched = new Map<string, boolean>();
+    for (const rr of [...c.removed, ...c.added] as RR[]) {
+      const k = nameKey(rr.name);
+      if (!touched.has(k)) touched.set(k, this.zone.nodes.has(k));
+    }
+    applyChangeset(this.zone, c);
+    for (const [k, before] of touched) {
+      const after = this.zone.nodes.has(k);
+      if (before !== after) this.countAncestors(k, after ? 1 : -1);
+    }
+  }
+
+  /** True when the name owns records or has descendants that do (an empty non-terminal). */
+  exists(key: string): boolean {
+    return this.zone.nodes.has(key) || (this.below.get(key) ?? 0) > 0;
+  }
+
+  /**
+   * Classifies a query. Walks down from the apex one label at a time, so the cost is a few
+   * map lookups per label, whatever the zone's size.
+   */
+  lookup(qname: Name, qtype: number): Lookup {
+    const z = this.zone;
+    const q = nameKey(qname);
+    if (!isSubdomain(q, this.apexKey)) return { kind: 'out-of-zone' };
+    const rel = q === this.apexKey ? [] : nameLabels(q.slice(0, q.length - this.apexKey.length - (this.apexKey === '.' ? 0 : 1)) + '.');
+    // Walk from just below the apex towards qname, stopping at a zone cut or a DNAME.
+    let cur = this.apexKey;
+    for (let i = rel.length - 1; i >= 0; i--) {
+      const next = `${rel[i]}.${cur === '.' ? '' : cur}`;
+      if (!this.exists(next)) return this.wildcard(cur, qtype);
+      cur = next;
+      const node = z.nodes.get(cur);
+      if (!node) continue;
+      const ns = node.rrsets.get(Type.NS);
+      if (ns && !(i === 0 && qtype === Type.DS)) return { kind: 'referral', node, ns };
+      const dname = node.rrsets.get(Type.DNAME);
+      if (dname && i > 0) return { kind: 'dname', node, rrset: dname };
+    }
+    return this.atNode(z.nodes.get(cur), qtype, null);
+  }
+
+  private atNode(node: ZoneNode | undefined, qtype: number, wildcard: Name | null): Lookup {
+    if (!node) return { kind: 'nodata', wildcard };
+    const set = node.rrsets.get(qtype);
+    if (set) return { kind: 'answer', node, rrset: set, wildcard };
+    const cname = node.rrsets.get(Type.CNAME);
+    if (cname && qtype !== Type.CNAME) return { kind: 'cname', node, rrset: cname, wildcard };
+    return { kind: 'nodata', wildcard };
+  }
+
+  // RFC 4592: the closest encloser exists, the next name down does not; try `*.<encloser>`.
+  private wildcard(encloser: string, qtype: number): Lookup {
+    const star = `*.${encloser === '.' ? '' : encloser}`;
+    const node = this.zone.nodes.get(star);
+    if (!node) return this.exists(star) ? { kind: 'nodata', wildcard: star } : { kind: 'nxdomain' };
+    return this.atNode(node, qtype, star);
+  }
+}
