@@ -1,0 +1,305 @@
+#!/usr/bin/env node
+// The zonelog command: check, import, export and history of zones kept as events.
+
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { nameKey, parseName, type Name } from '../shared/dns/name.ts';
+import { WireError } from '../shared/dns/errors.ts';
+import type { StoredEvent } from '../shared/events/types.ts';
+import { makeLogger } from '../shared/log.ts';
+import { progress } from '../shared/progress.ts';
+import { openStore } from '../shared/store/open.ts';
+import { ConcurrencyError, type EventStore } from '../shared/store/port.ts';
+import { snapshotOf } from '../shared/events/codec.ts';
+import { loadZoneFile } from '../shared/zone/load.ts';
+import { formatIssue } from '../shared/zone/parser.ts';
+import { printZone } from '../shared/zone/printer.ts';
+import { recordCount } from '../shared/zone/zone.ts';
+import { materialize, NotFound, type AsOf } from '../services/projector/materialize.ts';
+import { decideReload } from '../services/primary/reload.ts';
+
+const USAGE = `usage: zonelog <command> [options]
+
+  check FILE [--origin NAME]                    validate a zone file; exit 1 with file:line: reason
+  import --zone NAME FILE [--store URL]         create the zone, or append the file's difference as a reload
+  export --zone NAME [--serial N | --at TIME | --version N] [--canonical] [--store URL]
+                                                the zone as a master file on stdout
+  history --zone NAME [--json] [--store URL]    one line per change: serial from->to, time, cause, actor, -/+
+  snapshot --zone NAME [--store URL]            save a snapshot of the zone's current version
+  demo [--store URL]                            import examples/*.zone and show their history
+
+  --store URL   sqlite:PATH (the embedded default, sqlite:data/zonelog.db) or postgres://...
+                (also from ZONELOG_STORE)
+  --user NAME   who is acting, recorded in the event (default: the login name)
+  --quiet       no progress display`;
+
+class UsageError extends Error {}
+
+const options = {
+  origin: { type: 'string' },
+  zone: { type: 'string' },
+  store: { type: 'string' },
+  serial: { type: 'string' },
+  at: { type: 'string' },
+  version: { type: 'string' },
+  canonical: { type: 'boolean' },
+  json: { type: 'boolean' },
+  user: { type: 'string' },
+  note: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Opts = { [K in keyof typeof options]?: (typeof options)[K]['type'] extends 'boolean' ? boolean : string };
+
+function storeUrl(o: Opts): string {
+  return o.store ?? process.env.ZONELOG_STORE ?? 'sqlite:data/zonelog.db';
+}
+
+function zoneArg(o: Opts): Name {
+  if (!o.zone) throw new UsageError('--zone NAME is required');
+  try {
+    return nameKey(parseName(o.zone.endsWith('.') ? o.zone : o.zone + '.'));
+  } catch (e) {
+    throw new UsageError(`--zone ${o.zone}: ${(e as Error).message}`);
+  }
+}
+
+function originFor(file: string, o: Opts): Name {
+  const text = o.origin ?? o.zone ?? basename(file).replace(/\.(zone|db|txt)$/i, '');
+  try {
+    return parseName(text.endsWith('.') ? text : text + '.');
+  } catch (e) {
+    throw new UsageError(`origin ${text}: ${(e as Error).message}`);
+  }
+}
+
+function actorUser(o: Opts): string {
+  if (o.user) return o.user;
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function load(file: string, origin: Name) {
+  const r = loadZoneFile(file, { origin });
+  for (const e of r.errors) process.stderr.write(`${formatIssue(e)}\n`);
+  for (const w of r.warnings) process.stderr.write(`${formatIssue(w)} (warning)\n`);
+  return r;
+}
+
+async function cmdCheck(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 1) throw new UsageError('check takes one FILE');
+  const origin = originFor(args[0], o);
+  const r = load(args[0], origin);
+  if (r.errors.length > 0) {
+    process.stderr.write(`zone ${origin}: ${r.errors.length} error(s); not loaded\n`);
+    return 1;
+  }
+  process.stdout.write(`zone ${origin}: loaded, ${recordCount(r.zone)} records${r.warnings.length ? `, ${r.warnings.length} warning(s)` : ''}\n`);
+  return 0;
+}
+
+async function withStore<T>(o: Opts, fn: (s: EventStore) => Promise<T>): Promise<T> {
+  const store = await openStore(storeUrl(o));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function importFile(store: EventStore, zone: Name, file: string, o: Opts): Promise<number> {
+  const log = makeLogger('zonelog');
+  const r = load(file, originFor(file, { ...o, origin: o.origin ?? zone }));
+  if (r.errors.length > 0) {
+    process.stderr.write(`zone ${zone}: ${r.errors.length} error(s) in ${file}; the store is unchanged\n`);
+    return 1;
+  }
+  const actor = { user: actorUser(o) };
+  // Another writer may append between our read and our append: decide again on a conflict.
+  for (let attempt = 1; ; attempt++) {
+    const head = await store.head(zone);
+    const replaying = head && head.version > 1000 && !o.quiet ? progress(`replaying ${zone}`, head.version) : null;
+    const current = head ? await materialize(store, zone, { version: head.version }, { onEvent: () => replaying?.tick() }) : null;
+    replaying?.done();
+    const d = decideReload(current?.index.zone ?? null, r.zone, actor);
+    try {
+      switch (d.kind) {
+        case 'refused':
+          process.stderr.write(`${file}: ${d.reason}; the store is unchanged\n`);
+          log.warn({ zone, file, reason: d.reason }, 'reload refused');
+          return 1;
+        case 'unchanged':
+          process.stdout.write(`zone ${zone}: no change (serial ${d.serial})\n`);
+          return 0;
+        case 'create': {
+          const res = await store.append(zone, [d.event], 'no-zone');
+          log.info({ zone, serial: d.serial, records: recordCount(r.zone), version: res.version, cause: 'import', actor }, 'zone created');
+          process.stdout.write(`zone ${zone}: created at serial ${d.serial} with ${recordCount(r.zone)} records\n`);
+          return 0;
+        }
+        case 'change': {
+          const res = await store.append(zone, [d.event], head!.version);
+          log.info({ zone, serialFrom: d.serialFrom, serialTo: d.serialTo, removed: d.removed, added: d.added, version: res.version, cause: 'reload', actor }, 'zone reloaded');
+          if (d.bumped) process.stderr.write(`${file}: data changed but the serial did not; stored as serial ${d.serialTo}\n`);
+          process.stdout.write(`zone ${zone}: serial ${d.serialFrom} -> ${d.serialTo}, -${d.removed} +${d.added}\n`);
+          return 0;
+        }
+      }
+    } catch (e) {
+      if (e instanceof ConcurrencyError && attempt < 5) continue;
+      throw e;
+    }
+  }
+}
+
+async function cmdImport(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 1) throw new UsageError('import takes one FILE');
+  const zone = zoneArg(o);
+  return withStore(o, (store) => importFile(store, zone, args[0], o));
+}
+
+function asOf(o: Opts): AsOf {
+  const given = [o.serial, o.at, o.version].filter((x) => x !== undefined).length;
+  if (given > 1) throw new UsageError('give at most one of --serial, --at, --version');
+  if (o.serial !== undefined) {
+    if (!/^\d+$/.test(o.serial) || Number(o.serial) > 0xffffffff) throw new UsageError(`--serial ${o.serial} is not a serial`);
+    return { serial: Number(o.serial) };
+  }
+  if (o.version !== undefined) {
+    if (!/^\d+$/.test(o.version)) throw new UsageError(`--version ${o.version} is not a number`);
+    return { version: Number(o.version) };
+  }
+  if (o.at !== undefined) {
+    const t = new Date(o.at);
+    if (Number.isNaN(t.getTime())) throw new UsageError(`--at ${o.at} is not a time (use ISO 8601, e.g. 2026-11-22T10:00:00Z)`);
+    return { time: t.toISOString() };
+  }
+  return 'head';
+}
+
+async function cmdExport(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('export takes no FILE; it writes to stdout');
+  const zone = zoneArg(o);
+  const at = asOf(o);
+  return withStore(o, async (store) => {
+    const head = await store.head(zone);
+    const p = head && head.version > 1000 && !o.quiet ? progress(`replaying ${zone}`, undefined) : null;
+    const m = await materialize(store, zone, at, { onEvent: () => p?.tick() });
+    p?.done();
+    process.stdout.write(printZone(m.index.zone, { canonical: o.canonical ?? false }));
+    return 0;
+  });
+}
+
+function actorText(a: StoredEvent['data']['actor']): string {
+  const parts: string[] = [];
+  if (a.key) parts.push(`key ${a.key}`);
+  if (a.address) parts.push(a.port ? `${a.address}#${a.port}` : a.address);
+  if (a.peer) parts.push(`peer ${a.peer}`);
+  if (a.user) parts.push(`user ${a.user}`);
+  return parts.join(' ') || '-';
+}
+
+export function historyLine(e: StoredEvent): string {
+  if (e.type === 'ZoneCreated') {
+    return `${'-'.padStart(10)} -> ${String(e.data.serial).padEnd(10)}  ${e.time}  ${'create/' + e.data.cause}  ${actorText(e.data.actor)}  +${e.data.records.length + 1}`;
+  }
+  const d = e.data;
+  return `${String(d.serialFrom).padStart(10)} -> ${String(d.serialTo).padEnd(10)}  ${e.time}  ${d.cause}  ${actorText(d.actor)}  -${d.removed.length} +${d.added.length}`;
+}
+
+async function cmdHistory(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('history takes no FILE');
+  const zone = zoneArg(o);
+  return withStore(o, async (store) => {
+    if (!(await store.head(zone))) throw new NotFound(`zone ${zone} is not in the store`);
+    for await (const e of store.readZone(zone)) {
+      if (o.json) {
+        const d = e.data;
+        const summary = e.type === 'ZoneCreated'
+          ? { serialFrom: null, serialTo: e.data.serial, removed: 0, added: e.data.records.length + 1 }
+          : { serialFrom: e.data.serialFrom, serialTo: e.data.serialTo, removed: e.data.removed.length, added: e.data.added.length };
+        process.stdout.write(JSON.stringify({ version: e.version, id: e.id, time: e.time, type: e.type, ...summary, cause: d.cause, actor: d.actor }) + '\n');
+      } else process.stdout.write(historyLine(e) + '\n');
+    }
+    return 0;
+  });
+}
+
+async function cmdSnapshot(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('snapshot takes no FILE');
+  const zone = zoneArg(o);
+  return withStore(o, async (store) => {
+    const m = await materialize(store, zone);
+    await store.saveSnapshot(snapshotOf(m.index.zone, m.version));
+    process.stdout.write(`zone ${zone}: snapshot at version ${m.version} (serial ${m.index.serial})\n`);
+    return 0;
+  });
+}
+
+async function cmdDemo(o: Opts): Promise<number> {
+  const dir = join(import.meta.dirname, '..', 'examples');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.zone')).sort();
+  process.stdout.write(`store ${storeUrl(o)}\n`);
+  return withStore(o, async (store) => {
+    for (const f of files) {
+      const zone = nameKey(originFor(f, {}));
+      const rc = await importFile(store, zone, join(dir, f), o);
+      if (rc !== 0) return rc;
+      for await (const e of store.readZone(zone)) process.stdout.write(`  ${historyLine(e)}\n`);
+    }
+    process.stdout.write('edit a file under examples/ and run npm start again: the difference is stored as a reload event.\n');
+    return 0;
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const [cmd, ...args] = parsed.positionals;
+  const o = parsed.values as Opts;
+  if (o.help || !cmd) {
+    process.stdout.write(USAGE + '\n');
+    return cmd || o.help ? 0 : 2;
+  }
+  try {
+    switch (cmd) {
+      case 'check': return await cmdCheck(args, o);
+      case 'import': return await cmdImport(args, o);
+      case 'export': return await cmdExport(args, o);
+      case 'history': return await cmdHistory(args, o);
+      case 'snapshot': return await cmdSnapshot(args, o);
+      case 'demo': return await cmdDemo(o);
+      default: throw new UsageError(`unknown command ${cmd}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`zonelog: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (e instanceof NotFound || e instanceof WireError || e instanceof ConcurrencyError) {
+      process.stderr.write(`zonelog: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  if (Number(process.versions.node.split('.')[0]) < 24) {
+    process.stderr.write(`zonelog needs Node 24; this is ${process.version}. Use npx zonelog or npm run zonelog, which run the project's own Node 24.\n`);
+    process.exit(1);
+  }
+  process.exitCode = await main(process.argv.slice(2));
+}
