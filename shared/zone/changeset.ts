@@ -5,7 +5,7 @@ import type { RR } from '../dns/message.ts';
 import { nameKey } from '../dns/name.ts';
 import { canonicalRdata, rdataEqual } from '../dns/rdata.ts';
 import { recordToText } from './printer.ts';
-import { addConflict, addRecord, checkRecordPlacement, hasRecord, removeRecord, rrsetOf, soaOf, soaSerial, type RRset, type Zone } from './zone.ts';
+import { addConflict, addRecord, checkRecordPlacement, hasRecord, newNode, removeRecord, rrsetOf, soaOf, soaSerial, type RRset, type Zone } from './zone.ts';
 
 /**
  * One version step of a zone, as Knot's changesets and RFC 1995's difference sequences have it.
@@ -156,7 +156,7 @@ function setSoa(z: Zone, soa: RR): void {
   const key = nameKey(z.origin);
   let node = z.nodes.get(key);
   if (!node) {
-    node = { name: soa.name, rrsets: new Map() };
+    node = newNode(soa.name);
     z.nodes.set(key, node);
   }
   node.rrsets.set(Type.SOA, { name: node.name, type: Type.SOA, class: soa.class, ttl: soa.ttl, rdata: [soa.rdata] });

@@ -42,6 +42,8 @@ export interface ParseOutput {
 }
 
 const TTL_MAX = 0x7fffffff;
+// Characters that need the full lexer; anything else splits on spaces.
+const SPECIAL_LINE = /["();\\\t\r\n]/;
 const MAX_INCLUDE_DEPTH = 16;
 
 /** State that flows through a file and into the files it includes. */
@@ -251,8 +253,15 @@ function parseRecordTokens(t: Token[], blankOwner: boolean, st: State, warn: (w:
  * `owner TTL CLASS TYPE rdata`. Throws WireError.
  */
 export function parseRecordLine(line: string, klass: number = Class.IN): RR {
-  let rr: RR | undefined;
   const st: State = { origin: '.', defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, klass };
+  // Most lines hold no quotes, parentheses, comments or escapes: split them directly, which is
+  // what makes replaying events fast and light.
+  if (!SPECIAL_LINE.test(line)) {
+    const tokens: Token[] = [];
+    for (const text of line.split(' ')) if (text !== '') tokens.push({ text, quoted: false });
+    if (tokens.length > 0) return parseRecordTokens(tokens, false, st, () => {});
+  }
+  let rr: RR | undefined;
   try {
     lex(line, (e) => {
       if (rr) throw new WireError('bad-text', 'more than one record on the line');

@@ -21,6 +21,10 @@ export interface ZoneNode {
   rrsets: Map<number, RRset>;
 }
 
+export function newNode(name: Name): ZoneNode {
+  return { name, rrsets: new Map() };
+}
+
 /**
  * The key of the RRset a record belongs to. RRSIGs form one set per covered type, each with
  * its own TTL (the TTL of what it covers, RFC 4034 §3), so they are keyed past 65535.
@@ -101,7 +105,7 @@ export function addRecord(z: Zone, rr: RR): boolean {
   const key = nameKey(rr.name);
   let node = z.nodes.get(key);
   if (!node) {
-    node = { name: rr.name, rrsets: new Map() };
+    node = newNode(rr.name);
     z.nodes.set(key, node);
   }
   const k = rrsetKey(rr.type, rr.rdata);
@@ -153,9 +157,9 @@ export function recordCount(z: Zone): number {
 export function cloneZone(z: Zone): Zone {
   const nodes = new Map<string, ZoneNode>();
   for (const [k, node] of z.nodes) {
-    const rrsets = new Map<number, RRset>();
-    for (const [t, s] of node.rrsets) rrsets.set(t, { ...s, rdata: [...s.rdata] });
-    nodes.set(k, { name: node.name, rrsets });
+    const copy = newNode(node.name);
+    for (const [t, s] of node.rrsets) copy.rrsets.set(t, { ...s, rdata: [...s.rdata] });
+    nodes.set(k, copy);
   }
   return { origin: z.origin, class: z.class, nodes };
 }

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadZoneFile, loadZoneText } from '../../shared/zone/load.ts';
 import { printZone } from '../../shared/zone/printer.ts';
 import { recordCount } from '../../shared/zone/zone.ts';
-import { benchZone } from '../support/benchzone.ts';
+import { benchZone } from '../../bench/zone.ts';
 import { zonelog } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 

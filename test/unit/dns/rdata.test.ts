@@ -69,8 +69,8 @@ describe('presentation format round trips', () => {
     assert.equal(rdataToText(65280, rdataFromText(65280, toks('\\# 3 abcdef'), origin)), '\\# 3 ABCDEF');
     assert.equal(rdataToText(Type.A, rdataFromText(Type.A, toks('\\# 4 C0000201'), origin)), '192.0.2.1');
     assert.equal(rdataToText(65280, rdataFromText(65280, toks('\\# 0'), origin)), '\\# 0');
-    assert.throws(() => rdataFromText(Type.A, toks('\\# 3 C00002'), origin), /not a valid A/);
-    assert.throws(() => rdataFromText(65280, toks('\\# 4 C00002'), origin), /says 4 octets but gives 3/);
+    assert.throws(() => rdataFromText(Type.A, toks('\\# 3 C00002'), origin), /not valid A rdata/);
+    assert.throws(() => rdataFromText(65280, toks('\\# 4 C00002'), origin), /length 4 does not match the 3 octets given/);
   });
 
   const bad: [string, string, RegExp][] = [
@@ -88,7 +88,7 @@ describe('presentation format round trips', () => {
     ['DNSKEY', '257 3 8 not*base64', /base64/],
     ['HTTPS', '1 . alpn=h2 alpn=h3', /twice/],
     ['HTTPS', '1 . frobnicate=1', /unknown SVCB key/],
-    ['LOC', '52 22 23.000 N 4 53 32.000 E -2.00m', /use RFC 3597/],
+    ['APL', '1:192.168.32.0/21', /use RFC 3597/],
   ];
   for (const [type, text, why] of bad) {
     it(`refuses ${type} ${text}`, () => assert.throws(() => rdataFromText(typeFromName(type)!, toks(text), origin), why));
@@ -120,4 +120,16 @@ describe('IPv6 text (RFC 5952)', () => {
   for (const [inp, out] of [['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], ['2001:0:0:1::1', '2001:0:0:1::1'], ['::', '::'], ['1::', '1::'], ['fe80::1:0:0:0:0', 'fe80:0:0:1::'], ['0:0:0:0:0:0:0:1', '::1'], ['2001:db8::0:1', '2001:db8::1']]) {
     it(`${inp} prints as ${out}`, () => assert.equal(formatIPv6(parseIPv6(inp)), out));
   }
+});
+
+describe('LOC (RFC 1876)', () => {
+  it('reads degrees, minutes, seconds, altitude and precisions, and prints them back', () => {
+    assert.equal(rt('LOC', '52 22 23.000 N 4 53 32.000 E -2.00m 1m 10000m 10m'), '52 22 23.000 N 4 53 32.000 E -2.00m 1m 10000m 10m');
+    assert.equal(rt('LOC', '42 21 54 N 71 06 18 W -24m 30m'), '42 21 54.000 N 71 6 18.000 W -24.00m 30m 10000m 10m');
+    assert.equal(rt('LOC', '0 S 0 W 0'), '0 0 0.000 N 0 0 0.000 E 0.00m 1m 10000m 10m');
+  });
+  it('refuses a missing hemisphere or an out-of-range coordinate', () => {
+    assert.throws(() => rt('LOC', '52 22 23 X 4 E 0m'), /N or S/);
+    assert.throws(() => rt('LOC', '91 N 4 E 0m'), /out of range/);
+  });
 });

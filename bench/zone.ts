@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const GEN = fileURLToPath(new URL('../../bench/peers/gen_zone.py', import.meta.url));
+const GEN = fileURLToPath(new URL('./peers/gen_zone.py', import.meta.url));
 
 /** Writes bench.test.zone (and queries.txt) for `hosts` hosts into `dir` unless already there. */
 export function benchZone(dir: string, hosts = 100_000): string {

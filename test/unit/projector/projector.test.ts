@@ -1,0 +1,203 @@
+// The projector: replaying events gives the zone; as-of reads; snapshots change nothing but speed; lookup.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Type } from '../../../shared/dns/constants.ts';
+import { snapshotOf, zoneChanged, zoneCreated } from '../../../shared/events/codec.ts';
+import type { StoredEvent } from '../../../shared/events/types.ts';
+import { SqliteStore } from '../../../shared/store/sqlite.ts';
+import { diff } from '../../../shared/zone/changeset.ts';
+import { loadZoneText } from '../../../shared/zone/load.ts';
+import { printZone } from '../../../shared/zone/printer.ts';
+import type { Zone } from '../../../shared/zone/zone.ts';
+import { ReplayError, evolve, replay } from '../../../services/projector/evolve.ts';
+import { NotFound, materialize } from '../../../services/projector/materialize.ts';
+import { Projection } from '../../../services/projector/projection.ts';
+import { ZoneIndex } from '../../../services/projector/zone-index.ts';
+import { decideReload } from '../../../services/primary/reload.ts';
+
+const zone = (body: string, serial: number): Zone => {
+  const r = loadZoneText(`$TTL 300\n@ SOA ns1 hostmaster ${serial} 2h 1h 2w 5m\n  NS ns1\nns1 A 192.0.2.1\n${body}`, 'z.zone', { origin: 'ex.test.' });
+  assert.deepEqual(r.errors, []);
+  return r.zone;
+};
+const stored = (e: ReturnType<typeof zoneCreated>, version: number): StoredEvent => ({ ...e, zone: 'ex.test.', version, position: version });
+
+describe('replay', () => {
+  it('ZoneCreated then ZoneChanged events give the zone they describe', async () => {
+    const v1 = zone('a A 192.0.2.10\n', 1);
+    const v2 = zone('a A 192.0.2.11\nb TXT "new"\n', 2);
+    const v3 = zone('b TXT "new"\nc CNAME b\n', 3);
+    const events = [zoneCreated(v1, 'import', {}), zoneChanged(diff(v1, v2), 'update', {}), zoneChanged(diff(v2, v3), 'api', {})].map(stored);
+    const out = await replay(events);
+    assert.equal(printZone(out!.zone), printZone(v3));
+  });
+
+  it('a change that does not start from the current serial names the event that broke the stream', () => {
+    const v1 = zone('', 1);
+    const idx = evolve(null, stored(zoneCreated(v1, 'import', {}), 1));
+    const bad = stored(zoneChanged(diff(zone('', 5), zone('x A 192.0.2.1\n', 6)), 'update', {}), 2);
+    assert.throws(() => evolve(idx, bad), (e: unknown) => e instanceof ReplayError && /version 2 .*serial 1, but the change starts from serial 5/.test(e.message));
+  });
+
+  it('a change before creation, or a second creation, is refused', () => {
+    const c = stored(zoneCreated(zone('', 1), 'import', {}), 1);
+    assert.throws(() => evolve(null, stored(zoneChanged(diff(zone('', 1), zone('', 2)), 'update', {}), 1)), /before the zone was created/);
+    assert.throws(() => evolve(evolve(null, c), c), /already exists/);
+  });
+});
+
+describe('materialize from a store', () => {
+  let dir: string;
+  let store: SqliteStore;
+  const versions: Zone[] = [];
+  const times: string[] = [];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'zonelog-proj-'));
+    store = new SqliteStore(join(dir, 's.db'));
+    let prev = zone('h0 A 10.0.0.0\n', 100);
+    versions.push(prev);
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    times.push(new Date(t0).toISOString());
+    await store.append('ex.test.', [zoneCreated(prev, 'import', {}, new Date(t0))], 'no-zone');
+    for (let i = 1; i <= 60; i++) {
+      const next = zone(Array.from({ length: i + 1 }, (_, k) => `h${k} A 10.0.${i % 3}.${k}\n`).join(''), 100 + i);
+      const t = new Date(t0 + i * 60_000);
+      await store.append('ex.test.', [zoneChanged(diff(prev, next), 'update', { key: 'k.' }, t)], i);
+      versions.push(next);
+      times.push(t.toISOString());
+      prev = next;
+      if (i === 25) {
+        const m = await materialize(store, 'ex.test.');
+        await store.saveSnapshot(snapshotOf(m.index.zone, m.version));
+      }
+    }
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the zone as of any version, serial or time', async () => {
+    for (const v of [1, 10, 25, 26, 61]) {
+      assert.equal(printZone((await materialize(store, 'ex.test.', { version: v })).index.zone), printZone(versions[v - 1]));
+    }
+    assert.equal(printZone((await materialize(store, 'ex.test.', { serial: 130 })).index.zone), printZone(versions[30]));
+    assert.equal(printZone((await materialize(store, 'ex.test.', { time: times[40] })).index.zone), printZone(versions[40]));
+    const between = new Date(Date.parse(times[40]) + 30_000).toISOString();
+    assert.equal(printZone((await materialize(store, 'ex.test.', { time: between })).index.zone), printZone(versions[40]));
+  });
+
+  it('starting from a snapshot gives exactly what full replay gives', async () => {
+    const withSnap = await materialize(store, 'ex.test.');
+    const without = await materialize(store, 'ex.test.', 'head', { useSnapshot: false });
+    assert.equal(withSnap.fromSnapshot, 26);
+    assert.equal(without.fromSnapshot, null);
+    assert.equal(printZone(withSnap.index.zone), printZone(without.index.zone));
+    assert.equal((await materialize(store, 'ex.test.', { version: 20 })).fromSnapshot, null, 'a snapshot after the target is not used');
+  });
+
+  it('unknown zones, serials and times are NotFound', async () => {
+    await assert.rejects(materialize(store, 'nope.test.'), NotFound);
+    await assert.rejects(materialize(store, 'ex.test.', { serial: 99 }), /never had serial 99/);
+    await assert.rejects(materialize(store, 'ex.test.', { time: '2025-01-01T00:00:00Z' }), /did not exist yet/);
+  });
+
+  it('the live projection follows appends and snapshots as it goes', async () => {
+    const p = new Projection(store, { snapshotEvery: 10, pageSize: 7 });
+    await p.start();
+    assert.equal(p.get('EX.test.')!.version, 61);
+    let prev = versions[60];
+    for (let i = 61; i <= 75; i++) {
+      const next = zone(`late${i} A 192.0.2.${i}\n`, 100 + i);
+      await store.append('ex.test.', [zoneChanged(diff(prev, next), 'reload', {})], i);
+      prev = next;
+    }
+    assert.equal(await p.catchUp(), 15);
+    assert.equal(printZone(p.get('ex.test.')!.index.zone), printZone(prev));
+    // 35 versions past the snapshot at 26 when following starts: snapshots at 62, then 72.
+    assert.equal((await store.loadSnapshot('ex.test.'))!.version, 72);
+    assert.equal(p.zoneFor('deep.host.ex.test.')?.version, 76);
+    assert.equal(p.zoneFor('other.test.'), undefined);
+  });
+});
+
+describe('lookup (what the responder will ask)', () => {
+  const idx = new ZoneIndex(zone([
+    'www A 192.0.2.80', 'alias CNAME www', 'a.b.c A 192.0.2.3', '*.wild A 192.0.2.42', 'x.*.wild TXT "below the wildcard"',
+    'sub NS ns.sub', 'ns.sub A 192.0.2.53', 'old DNAME new.ex.test.', 'deeper.sub TXT "occluded"',
+  ].join('\n') + '\n', 1));
+  const kind = (q: string, t: number): string => idx.lookup(q, t).kind;
+
+  it('exact answers, CNAMEs, NODATA and NXDOMAIN', () => {
+    assert.equal(kind('www.ex.test.', Type.A), 'answer');
+    assert.equal(kind('WWW.EX.TEST.', Type.A), 'answer');
+    assert.equal(kind('www.ex.test.', Type.AAAA), 'nodata');
+    assert.equal(kind('alias.ex.test.', Type.A), 'cname');
+    assert.equal(kind('alias.ex.test.', Type.CNAME), 'answer');
+    assert.equal(kind('nothere.ex.test.', Type.A), 'nxdomain');
+    assert.equal(kind('ex.test.', Type.SOA), 'answer');
+    assert.equal(kind('other.test.', Type.A), 'out-of-zone');
+  });
+
+  it('empty non-terminals exist (NODATA, not NXDOMAIN)', () => {
+    assert.equal(kind('b.c.ex.test.', Type.A), 'nodata');
+    assert.equal(kind('c.ex.test.', Type.TXT), 'nodata');
+    assert.equal(kind('z.b.c.ex.test.', Type.A), 'nxdomain');
+  });
+
+  it('wildcards match below their closest encloser only (RFC 4592)', () => {
+    const l = idx.lookup('anything.wild.ex.test.', Type.A);
+    assert.equal(l.kind, 'answer');
+    assert.equal(l.kind === 'answer' && l.wildcard, '*.wild.ex.test.');
+    assert.equal(kind('anything.wild.ex.test.', Type.MX), 'nodata');
+    assert.equal(kind('wild.ex.test.', Type.A), 'nodata', 'the encloser itself is an empty non-terminal');
+    assert.equal(kind('y.x.wild.ex.test.', Type.A), 'answer', 'x.wild does not exist, so wild is the closest encloser');
+    assert.equal(kind('y.*.wild.ex.test.', Type.A), 'nxdomain', '*.wild exists, so it is the closest encloser, and *.*.wild does not exist');
+    assert.equal(kind('x.*.wild.ex.test.', Type.TXT), 'answer');
+  });
+
+  it('a zone cut answers with a referral, for names at and below it; DS is the parent side', () => {
+    assert.equal(kind('sub.ex.test.', Type.A), 'referral');
+    assert.equal(kind('deeper.sub.ex.test.', Type.TXT), 'referral');
+    assert.equal(kind('sub.ex.test.', Type.DS), 'nodata');
+  });
+
+  it('names below a DNAME are redirected', () => {
+    assert.equal(kind('host.old.ex.test.', Type.A), 'dname');
+    assert.equal(kind('old.ex.test.', Type.DNAME), 'answer');
+  });
+
+  it('the index follows changes: a name appears and disappears with its records', () => {
+    const live = new ZoneIndex(zone('', 1));
+    const v2 = zone('p.q.r A 192.0.2.1\n', 2);
+    live.apply(diff(zone('', 1), v2));
+    assert.equal(live.lookup('q.r.ex.test.', Type.A).kind, 'nodata');
+    live.apply(diff(v2, zone('', 3)));
+    assert.equal(live.lookup('q.r.ex.test.', Type.A).kind, 'nxdomain');
+    assert.equal(live.serial, 3);
+  });
+});
+
+describe('zone-file reload', () => {
+  it('creates a new zone, records a changed file as one reload event, and sees an identical file as no change', () => {
+    const v1 = zone('a A 192.0.2.1\n', 5);
+    assert.equal(decideReload(null, v1, { user: 'op' }).kind, 'create');
+    assert.equal(decideReload(v1, zone('a A 192.0.2.1\n', 5), {}).kind, 'unchanged');
+    const d = decideReload(v1, zone('a A 192.0.2.2\n', 6), { user: 'op' });
+    assert.equal(d.kind, 'change');
+    assert.deepEqual(d.kind === 'change' && [d.serialFrom, d.serialTo, d.removed, d.added, d.bumped, d.event.data.cause], [5, 6, 1, 1, false, 'reload']);
+  });
+
+  it('changed data under an unchanged serial is stored with the serial bumped', () => {
+    const d = decideReload(zone('a A 192.0.2.1\n', 5), zone('a A 192.0.2.2\n', 5), {});
+    assert.deepEqual(d.kind === 'change' && [d.serialTo, d.bumped], [6, true]);
+  });
+
+  it('a serial that goes backwards, or 2^31 away, is refused', () => {
+    assert.match((decideReload(zone('', 5), zone('a A 192.0.2.2\n', 4), {}) as { reason: string }).reason, /behind/);
+    assert.match((decideReload(zone('', 5), zone('a A 192.0.2.2\n', 5 + 2 ** 31), {}) as { reason: string }).reason, /incomparable/);
+  });
+});
