@@ -85,8 +85,10 @@ function actorUser(o: Opts): string {
   }
 }
 
-function load(file: string, origin: Name) {
-  const r = loadZoneFile(file, { origin });
+function load(file: string, origin: Name, quiet = true) {
+  const p = progress(`reading ${file}`, undefined, process.stderr, quiet);
+  const r = loadZoneFile(file, { origin, onRecord: () => p.tick() });
+  p.done();
   for (const e of r.errors) process.stderr.write(`${formatIssue(e)}\n`);
   for (const w of r.warnings) process.stderr.write(`${formatIssue(w)} (warning)\n`);
   return r;
@@ -115,7 +117,7 @@ async function withStore<T>(o: Opts, fn: (s: EventStore) => Promise<T>): Promise
 
 async function importFile(store: EventStore, zone: Name, file: string, o: Opts): Promise<number> {
   const log = makeLogger('zonelog');
-  const r = load(file, originFor(file, { ...o, origin: o.origin ?? zone }));
+  const r = load(file, originFor(file, { ...o, origin: o.origin ?? zone }), o.quiet ?? false);
   if (r.errors.length > 0) {
     process.stderr.write(`zone ${zone}: ${r.errors.length} error(s) in ${file}; the store is unchanged\n`);
     return 1;

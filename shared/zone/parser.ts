@@ -33,6 +33,8 @@ export interface ParseOptions {
   /** Stop collecting after this many errors (default 100). */
   maxErrors?: number;
   readFile?: (path: string) => string;
+  /** Called once per record parsed, for progress displays. */
+  onRecord?: () => void;
 }
 
 export interface ParseOutput {
@@ -63,7 +65,7 @@ export function parseMasterFile(path: string, opts: ParseOptions): ParseOutput {
   const read = opts.readFile ?? ((p: string) => readFileSync(p, 'latin1'));
   const out: ParseOutput = { records: [], errors: [], warnings: [] };
   const st: State = { origin: opts.origin, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, klass: opts.class ?? Class.IN };
-  const ctx = { out, read, max: opts.maxErrors ?? 100, stack: [] as string[] };
+  const ctx: Ctx = { out, read, max: opts.maxErrors ?? 100, stack: [], onRecord: opts.onRecord };
   let text: string;
   try {
     text = read(path);
@@ -85,7 +87,7 @@ export function parseMasterText(text: string, file: string, opts: ParseOptions):
   const out: ParseOutput = { records: [], errors: [], warnings: [] };
   const st: State = { origin: opts.origin, defaultTtl: undefined, lastTtl: undefined, lastOwner: undefined, klass: opts.class ?? Class.IN };
   try {
-    parseText(text, file, st, { out, read, max: opts.maxErrors ?? 100, stack: [] });
+    parseText(text, file, st, { out, read, max: opts.maxErrors ?? 100, stack: [], onRecord: opts.onRecord });
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
   }
@@ -98,6 +100,7 @@ interface Ctx {
   max: number;
   /** Real paths of the files being read, outermost first: a repeat is an $INCLUDE loop. */
   stack: string[];
+  onRecord: (() => void) | undefined;
 }
 
 function realOrSelf(p: string): string {
@@ -141,6 +144,7 @@ function entry(e: Entry, file: string, st: State, ctx: Ctx, error: (line: number
   }
   const rr = parseRecordTokens(t, e.blankOwner, st, (reason) => ctx.out.warnings.push({ file, line: e.line, reason }));
   ctx.out.records.push({ ...rr, file, line: e.line });
+  ctx.onRecord?.();
 }
 
 function directive(e: Entry, file: string, st: State, ctx: Ctx, error: (line: number, reason: string) => void): void {
