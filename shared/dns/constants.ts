@@ -44,12 +44,16 @@ export function typeFromName(s: string): number | undefined {
   const u = s.toUpperCase();
   const known = (Type as Record<string, number>)[u];
   if (known !== undefined) return known;
-  const m = /^TYPE(\d{1,5})$/.exec(u);
-  if (m) {
-    const n = Number(m[1]);
-    if (n <= 0xffff) return n;
-  }
-  return undefined;
+  return genericNumber(u, 'TYPE');
+}
+
+// RFC 3597 §5: TYPEnnn and CLASSnnn name any 16-bit value.
+function genericNumber(upper: string, prefix: 'TYPE' | 'CLASS'): number | undefined {
+  if (!upper.startsWith(prefix)) return undefined;
+  const digits = upper.slice(prefix.length);
+  if (!/^\d{1,5}$/.test(digits)) return undefined;
+  const n = Number(digits);
+  return n <= 0xffff ? n : undefined;
 }
 
 export function className(c: number): string {
@@ -61,12 +65,7 @@ export function classFromName(s: string): number | undefined {
   if (u === 'IN' || u === 'CH' || u === 'HS' || u === 'NONE' || u === 'ANY') return (Class as Record<string, number>)[u];
   if (u === 'CHAOS') return Class.CH;
   if (u === 'HESIOD') return Class.HS;
-  const m = /^CLASS(\d{1,5})$/.exec(u);
-  if (m) {
-    const n = Number(m[1]);
-    if (n <= 0xffff) return n;
-  }
-  return undefined;
+  return genericNumber(u, 'CLASS');
 }
 
 export function rcodeName(r: number): string {
