@@ -129,7 +129,9 @@ async function importFile(store: EventStore, zone: Name, file: string, o: Opts):
     const replaying = head && head.version > 1000 && !o.quiet ? progress(`replaying ${zone}`, head.version) : null;
     const current = head ? await materialize(store, zone, { version: head.version }, { onEvent: () => replaying?.tick() }) : null;
     replaying?.done();
-    const d = decideReload(current?.index.zone ?? null, r.zone, actor);
+    let lastFileSerial: number | undefined;
+    if (head) for await (const e of store.readZone(zone, head.version, head.version)) if (e.type === 'ZoneChanged') lastFileSerial = e.data.fileSerial;
+    const d = decideReload(current?.index.zone ?? null, r.zone, actor, { lastFileSerial });
     try {
       switch (d.kind) {
         case 'refused':
@@ -163,6 +165,7 @@ async function importFile(store: EventStore, zone: Name, file: string, o: Opts):
 async function cmdImport(args: string[], o: Opts): Promise<number> {
   if (args.length !== 1) throw new UsageError('import takes one FILE');
   const zone = zoneArg(o);
+  if (o.origin !== undefined && nameKey(originFor(args[0], o)) !== zone) throw new UsageError(`--origin ${o.origin} differs from --zone ${o.zone}: a zone file is imported as the zone it describes`);
   return withStore(o, (store) => importFile(store, zone, args[0], o));
 }
 

@@ -1,9 +1,10 @@
 // Zone-file reload: the difference between the stored zone and the file becomes one `reload` event.
 
+import { nameKey } from '../../shared/dns/name.ts';
 import { compareSerial, serialNext } from '../../shared/dns/serial.ts';
 import { zoneChanged, zoneCreated } from '../../shared/events/codec.ts';
 import type { Actor, NewEvent } from '../../shared/events/types.ts';
-import { diff, isEmptyChange } from '../../shared/zone/changeset.ts';
+import { diff } from '../../shared/zone/changeset.ts';
 import { soaOf, soaSerial, withSerial, type Zone } from '../../shared/zone/zone.ts';
 
 export type ReloadDecision =
@@ -12,35 +13,53 @@ export type ReloadDecision =
   | { kind: 'unchanged'; serial: number }
   | { kind: 'refused'; reason: string };
 
+export interface ReloadContext {
+  /**
+   * The serial the file carried at the last reload that zonelog stored under a raised serial
+   * (the `fileSerial` of that event), if the zone's latest event is such a reload.
+   */
+  lastFileSerial?: number;
+}
+
 /**
  * Decides what loading `file` over `current` means. Pure: the caller appends the event.
  *
- * The file's serial must move forward (RFC 1982). When the data changed but the serial did
- * not, the serial is bumped by one, as Knot's `zonefile-load: difference-no-serial` does,
- * because secondaries would otherwise never see the change. A serial that went backwards, or
- * jumped by 2^31 (incomparable), is refused.
+ * Data is compared without the SOA serial. When the data changed but the file's serial did not
+ * move forward, the serial is raised by one (and the file's serial recorded), as Knot's
+ * `zonefile-load: difference-no-serial` does, because secondaries would otherwise never see
+ * the change. That applies to a file at the stored serial, or still at the serial of the last
+ * raised reload. A file behind the zone any other way is most likely an old copy and is
+ * refused, so that it cannot silently undo later changes.
  */
-export function decideReload(current: Zone | null, file: Zone, actor: Actor, now = new Date()): ReloadDecision {
+export function decideReload(current: Zone | null, file: Zone, actor: Actor, ctx: ReloadContext = {}, now = new Date()): ReloadDecision {
   const fileSoa = soaOf(file);
   if (!fileSoa) return { kind: 'refused', reason: `zone ${file.origin} has no SOA` };
   const fileSerial = soaSerial(fileSoa.rdata);
   if (current === null) return { kind: 'create', event: zoneCreated(file, 'import', actor, now), serial: fileSerial };
-  const curSoa = soaOf(current)!;
-  const curSerial = soaSerial(curSoa.rdata);
-  let change = diff(current, file);
-  if (isEmptyChange(change)) return { kind: 'unchanged', serial: curSerial };
-  let bumped = false;
+  if (nameKey(current.origin) !== nameKey(file.origin)) return { kind: 'refused', reason: `the file is for ${file.origin}, not ${current.origin}` };
+  const curSerial = soaSerial(soaOf(current)!.rdata);
+  const change = diff(current, file);
   const order = compareSerial(fileSerial, curSerial);
-  if (order === 'eq') {
-    const next = serialNext(curSerial);
-    change = { ...change, soaTo: { ...change.soaTo, rdata: withSerial(change.soaTo.rdata, next) } };
+  const soaSameButSerial = change.soaFrom !== null && change.soaFrom.ttl === change.soaTo.ttl &&
+    Buffer.compare(withSerial(change.soaTo.rdata, curSerial), change.soaFrom.rdata) === 0;
+  const dataSame = change.removed.length === 0 && change.added.length === 0 && soaSameButSerial;
+  // Only a serial raised in the file (an operator forcing a transfer) is a change without data.
+  if (dataSame && order !== 'gt') return { kind: 'unchanged', serial: curSerial };
+
+  let bumped = false;
+  let stored = change;
+  if (order !== 'gt') {
+    const sameFile = order === 'eq' || ctx.lastFileSerial === fileSerial;
+    if (!sameFile) {
+      const how = order === 'lt' ? 'behind' : 'incomparable with (2^31 away from)';
+      return { kind: 'refused', reason: `the file's serial ${fileSerial} is ${how} the stored serial ${curSerial}; it looks like an older copy. Raise its serial above ${curSerial} to load it.` };
+    }
+    stored = { ...change, soaTo: { ...change.soaTo, rdata: withSerial(change.soaTo.rdata, serialNext(curSerial)) } };
     bumped = true;
-  } else if (order !== 'gt') {
-    return { kind: 'refused', reason: `the file's serial ${fileSerial} is ${order === 'lt' ? 'behind' : 'incomparable with (2^31 away from)'} the stored serial ${curSerial}; secondaries would not follow. Raise it above ${curSerial}.` };
   }
-  const serialTo = soaSerial(change.soaTo.rdata);
+  const serialTo = soaSerial(stored.soaTo.rdata);
   return {
-    kind: 'change', event: zoneChanged(change, 'reload', actor, now), serialFrom: curSerial, serialTo,
-    removed: change.removed.length, added: change.added.length, bumped,
+    kind: 'change', event: zoneChanged(stored, 'reload', actor, now, bumped ? { fileSerial } : {}), serialFrom: curSerial, serialTo,
+    removed: stored.removed.length, added: stored.added.length, bumped,
   };
 }

@@ -61,13 +61,18 @@ export class Projection {
     for (;;) {
       const page = await this.store.readAll(this.position, this.pageSize);
       for (const e of page) {
-        this.position = e.position;
         const cur = this.zones.get(e.zone);
-        if (cur && e.version <= cur.version) continue;
+        if (cur && e.version <= cur.version) {
+          this.position = e.position;
+          continue;
+        }
         if (cur && e.version !== cur.version + 1) throw new Error(`zone ${e.zone}: feed jumps from version ${cur.version} to ${e.version}`);
+        // The position moves only once the event is applied: an event that fails is retried
+        // (and fails loudly) on the next call instead of being skipped for good.
         const index = evolve(cur?.index ?? null, e);
         const next = { index, version: e.version, snapshotVersion: cur?.snapshotVersion ?? 0 };
         this.zones.set(e.zone, next);
+        this.position = e.position;
         applied++;
         this.onApplied?.(e.zone, e);
         if (this.snapshotEvery > 0 && next.version - next.snapshotVersion >= this.snapshotEvery) {

@@ -71,6 +71,9 @@ export class ZoneIndex {
     const q = nameKey(qname);
     if (!isSubdomain(q, this.apexKey)) return { kind: 'out-of-zone' };
     const rel = q === this.apexKey ? [] : nameLabels(q.slice(0, q.length - this.apexKey.length - (this.apexKey === '.' ? 0 : 1)) + '.');
+    // A DNAME at the apex redirects every name below it (RFC 6672 §2.3).
+    const apexDname = rel.length > 0 ? z.nodes.get(this.apexKey)?.rrsets.get(Type.DNAME) : undefined;
+    if (apexDname) return { kind: 'dname', node: z.nodes.get(this.apexKey)!, rrset: apexDname };
     // Walk from just below the apex towards qname, stopping at a zone cut or a DNAME.
     let cur = this.apexKey;
     for (let i = rel.length - 1; i >= 0; i--) {
@@ -89,7 +92,7 @@ export class ZoneIndex {
 
   private atNode(node: ZoneNode | undefined, qtype: number, wildcard: Name | null): Lookup {
     if (!node) return { kind: 'nodata', wildcard };
-    const set = node.rrsets.get(qtype);
+    const set = qtype === Type.RRSIG ? allSignatures(node) : node.rrsets.get(qtype);
     if (set) return { kind: 'answer', node, rrset: set, wildcard };
     const cname = node.rrsets.get(Type.CNAME);
     if (cname && qtype !== Type.CNAME) return { kind: 'cname', node, rrset: cname, wildcard };
@@ -103,4 +106,11 @@ export class ZoneIndex {
     if (!node) return this.exists(star) ? { kind: 'nodata', wildcard: star } : { kind: 'nxdomain' };
     return this.atNode(node, qtype, star);
   }
+}
+
+/** A node's RRSIGs are kept per covered type; a query for RRSIG gets them all in one set. */
+function allSignatures(node: ZoneNode): RRset | undefined {
+  const sets = [...node.rrsets.values()].filter((s) => s.type === Type.RRSIG);
+  if (sets.length === 0) return undefined;
+  return { ...sets[0], ttl: Math.min(...sets.map((s) => s.ttl)), rdata: sets.flatMap((s) => s.rdata) };
 }

@@ -215,6 +215,7 @@ export interface EncodeOptions {
 
 /** Encodes a message, OPT and TSIG (if set) last in the additional section, in that order. */
 export function encodeMessage(m: Message, opts: EncodeOptions = {}): Buffer {
+  if (m.rcode > 15 && !m.edns) throw new WireError('bad-header', `RCODE ${m.rcode} needs EDNS: its upper bits live in the OPT record`);
   const w = new WireWriter(opts.compress ?? true);
   writeHeader(w, m);
   for (const q of m.question) {

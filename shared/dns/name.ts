@@ -69,7 +69,8 @@ function textToLabels(text: string): { labels: number[][]; absolute: boolean } {
         cur.push(v);
         i += 3;
       } else {
-        cur.push(d & 0xff);
+        if (d > 0xff) throw new WireError('bad-name', `character U+${d.toString(16)} in "${text}" is not a byte`);
+        cur.push(d);
         i += 1;
       }
       continue;
@@ -238,19 +239,23 @@ export function nameToWire(name: Name): Uint8Array {
 /**
  * Reads a possibly compressed name at `offset` of a whole message `msg`. Pointers must point
  * strictly backwards, which also rules out loops. Returns the name and the offset just after
- * it in the original position.
+ * it in the original position. With `pointers` false (rdata stored uncompressed) a pointer is
+ * an error.
  */
-export function readName(msg: Uint8Array, offset: number): [Name, number] {
+export function readName(msg: Uint8Array, offset: number, pointers = true): [Name, number] {
   let out = '';
   let pos = offset;
   let end = -1;
   let wire = 1;
   let lowest = offset;
-  for (let hops = 0; hops < 128; hops++) {
+  // At most 127 labels fit 255 octets, and a pointer must lead to at least one more step:
+  // 256 steps bound every legal name. (Strictly backward pointers already rule out loops.)
+  for (let steps = 0; steps < 256; steps++) {
     if (pos >= msg.length) throw new WireError('truncated', `name at offset ${offset} runs past the end`);
     const len = msg[pos];
     const kind = len & 0xc0;
     if (kind === 0xc0) {
+      if (!pointers) throw new WireError('bad-name', `compression pointer at offset ${pos} where names must be uncompressed`);
       if (pos + 1 >= msg.length) throw new WireError('truncated', `compression pointer at offset ${pos} runs past the end`);
       const target = ((len & 0x3f) << 8) | msg[pos + 1];
       if (end === -1) end = pos + 2;

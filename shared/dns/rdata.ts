@@ -6,6 +6,7 @@
 
 import { Type, typeFromName, typeName } from './constants.ts';
 import { WireError } from './errors.ts';
+import { presentationTokens } from './lexer.ts';
 import { parseName, readName, type Name } from './name.ts';
 import {
   badText, formatBase32Hex, formatBase64, formatHex, formatIPv4, formatIPv6, formatSigTime,
@@ -84,6 +85,17 @@ const LAYOUTS = new Map<number, Field[]>([
   [Type.URI, [u16, u16, { k: 'rest' }]],
   [Type.CAA, [u8, { k: 'tag' }, { k: 'rest' }]],
 ]);
+
+// Digest sizes of the DS digest types (RFC 4034, 4509, 6605), which BIND checks too.
+const DS_DIGEST_SIZE = new Map([[1, 20], [2, 32], [4, 48]]);
+
+/** Rules beyond the field layout. */
+function checkExtra(type: number, rdata: Uint8Array): void {
+  if ((type === Type.DS || type === Type.CDS) && rdata.length >= 4) {
+    const want = DS_DIGEST_SIZE.get(rdata[3]);
+    if (want !== undefined && rdata.length - 4 !== want) throw new WireError('bad-rdata', `${typeName(type)} digest type ${rdata[3]} needs ${want} octets, not ${rdata.length - 4}`);
+  }
+}
 
 /** True when the type has a typed presentation format here (others use RFC 3597 `\#`). */
 export function hasLayout(type: number): boolean {
@@ -229,6 +241,9 @@ function checkSvcValue(key: number, v: Uint8Array): void {
     case 4:
       if (v.length === 0 || v.length % 4) throw bad('length must be a non-zero multiple of 4');
       break;
+    case 5:
+      if (v.length === 0) throw bad('empty');
+      break;
     case 6:
       if (v.length === 0 || v.length % 16) throw bad('length must be a non-zero multiple of 16');
       break;
@@ -254,15 +269,26 @@ function svcParamsFromText(tokens: Token[], w: WireWriter): void {
 
 function walkSvcParams(r: WireReader, end: number, print: string[] | null): void {
   let last = -1;
+  const keys: number[] = [];
+  const mandatory: number[] = [];
   while (r.pos < end) {
     const key = r.u16('SVCB key');
     if (key <= last) throw new WireError('bad-rdata', 'SVCB keys are not in strictly increasing order');
     last = key;
+    keys.push(key);
     const len = r.u16('SVCB length');
     if (r.pos + len > end) throw new WireError('bad-rdata', 'SVCB value overruns the rdata');
     const v = r.bytes(len);
     checkSvcValue(key, v);
+    if (key === 0) for (let o = 0; o < v.length; o += 2) mandatory.push((v[o] << 8) | v[o + 1]);
     if (print) print.push(v.length === 0 && (key === 2 || key === 8 || key > 8) ? svcKeyName(key) : `${svcKeyName(key)}=${svcValueToText(key, v)}`);
+  }
+  // RFC 9460 §8: mandatory lists other keys, in increasing order, each present in the record.
+  for (let i = 0; i < mandatory.length; i++) {
+    const k = mandatory[i];
+    if (k === 0) throw new WireError('bad-rdata', 'SVCB mandatory lists itself');
+    if (i > 0 && k <= mandatory[i - 1]) throw new WireError('bad-rdata', 'SVCB mandatory keys are not in strictly increasing order');
+    if (!keys.includes(k)) throw new WireError('bad-rdata', `SVCB mandatory lists ${svcKeyName(k)}, which the record does not have`);
   }
 }
 
@@ -301,6 +327,8 @@ function walkBitmap(r: WireReader, end: number, print: string[] | null): void {
     if (r.pos + len > end) throw new WireError('bad-rdata', 'type bitmap overruns the rdata');
     last = window;
     const bits = r.bytes(len);
+    // RFC 4034 §4.1.2: trailing zero octets are left out, so a window never ends in zero.
+    if (bits[len - 1] === 0) throw new WireError('bad-rdata', `type bitmap window ${window} ends in a zero octet`);
     if (print) for (let i = 0; i < len * 8; i++) if (bits[i >> 3] & (0x80 >> (i & 7))) print.push(typeName(window * 256 + i));
   }
 }
@@ -341,8 +369,8 @@ function locFromText(t: string[]): Uint8Array {
     }
     const h = (t[i++] ?? '').toUpperCase();
     if (!hemis.includes(h) || h === '') throw badText(`LOC needs ${hemis.split('').join(' or ')} after the ${max === 90 ? 'latitude' : 'longitude'}`);
-    if (deg > max || min > 59 || sec >= 60) throw badText('LOC coordinate out of range');
     const ms = Math.round((deg * 3600 + min * 60 + sec) * 1000);
+    if (min > 59 || sec >= 60 || ms > max * 3_600_000) throw badText('LOC coordinate out of range');
     return h === hemis[0] ? LOC_EQUATOR + ms : LOC_EQUATOR - ms;
   };
   const lat = angle('NS', 90);
@@ -367,6 +395,15 @@ function locFromText(t: string[]): Uint8Array {
   return b;
 }
 
+/** LOC wire rules that keep the text form readable: version 0, coordinates and precisions in range. */
+function checkLoc(b: Uint8Array): void {
+  if (b[0] !== 0) throw new WireError('bad-rdata', `LOC version ${b[0]} is unknown`);
+  for (const p of [b[1], b[2], b[3]]) if (p >> 4 > 9 || (p & 0xf) > 9) throw new WireError('bad-rdata', `LOC size or precision octet 0x${p.toString(16)} is not a digit pair`);
+  const v = new DataView(b.buffer, b.byteOffset, 16);
+  if (Math.abs(v.getUint32(4) - LOC_EQUATOR) > 90 * 3_600_000) throw new WireError('bad-rdata', 'LOC latitude beyond 90 degrees');
+  if (Math.abs(v.getUint32(8) - LOC_EQUATOR) > 180 * 3_600_000) throw new WireError('bad-rdata', 'LOC longitude beyond 180 degrees');
+}
+
 function locToText(b: Uint8Array): string {
   const v = new DataView(b.buffer, b.byteOffset, 16);
   const angle = (raw: number, pos: string, neg: string): string => {
@@ -385,21 +422,32 @@ function locToText(b: Uint8Array): string {
 
 // ------------------------------------------------------------------ the walker
 
+interface WalkOptions {
+  /** Re-emit the rdata uncompressed here (names decompressed against the whole message). */
+  out?: WireWriter;
+  /** Collect the presentation tokens here. */
+  print?: string[];
+  /** Lower-case names in canonical fields (RFC 4034 §6.2) while re-emitting. */
+  fold?: boolean;
+  /** The rdata sits in a message and its names may be compressed; stored rdata never is. */
+  compressed?: boolean;
+}
+
 /**
- * Walks rdata of `type` between r.pos and end, validating it. With `out`, re-emits it
- * uncompressed (names decompressed against the whole message). With `print`, collects the
- * presentation tokens. With `fold`, names in canonical fields are lower-cased in `out`.
+ * Walks rdata between r.pos and end, validating it as strictly as the text parser does, so
+ * that whatever is accepted in wire or `\#` form prints in a form that reads back the same.
  */
-function walk(fields: Field[], r: WireReader, end: number, out: WireWriter | null, print: string[] | null, fold = false): void {
+function walk(fields: Field[], r: WireReader, end: number, o: WalkOptions = {}): void {
+  const { out, print, fold = false, compressed = false } = o;
   for (let fi = 0; fi < fields.length; fi++) {
     const f = fields[fi];
-    if (r.pos > end || (r.pos === end && f.k !== 'bitmap' && f.k !== 'svcparams' && f.k !== 'hex' && f.k !== 'base64' && f.k !== 'rest' && f.k !== 'loc')) {
+    if (r.pos > end || (r.pos === end && f.k !== 'bitmap' && f.k !== 'svcparams' && f.k !== 'rest')) {
       throw new WireError('bad-rdata', `rdata ends before its ${f.k} field`);
     }
     const start = r.pos;
     switch (f.k) {
       case 'name': {
-        const [n, next] = readName(r.msg, r.pos);
+        const [n, next] = readName(r.msg, r.pos, compressed);
         if (next > end) throw new WireError('bad-rdata', 'name runs past the rdata');
         r.pos = next;
         if (out) out.name(fold && f.canon ? n.toLowerCase() : n, false, false);
@@ -437,18 +485,18 @@ function walk(fields: Field[], r: WireReader, end: number, out: WireWriter | nul
       case 'base64': case 'hex': case 'rest': {
         const b = r.bytes(end - r.pos);
         if (print) {
-          if (f.k === 'base64') { if (b.length) print.push(formatBase64(b)); }
-          else if (f.k === 'hex') print.push(b.length ? formatHex(b) : '-');
+          if (f.k === 'base64') print.push(formatBase64(b));
+          else if (f.k === 'hex') print.push(formatHex(b));
           else print.push(quoteBytes(b));
         }
         break;
       }
-      case 'bitmap': walkBitmap(r, end, print); break;
-      case 'svcparams': walkSvcParams(r, end, print); break;
+      case 'bitmap': walkBitmap(r, end, print ?? null); break;
+      case 'svcparams': walkSvcParams(r, end, print ?? null); break;
       case 'loc': {
         if (end - r.pos !== 16) throw new WireError('bad-rdata', `LOC rdata is ${end - r.pos} octets, not 16`);
         const b = r.bytes(16);
-        if (b[0] !== 0) throw new WireError('bad-rdata', `LOC version ${b[0]} is unknown`);
+        checkLoc(b);
         print?.push(locToText(b));
         break;
       }
@@ -471,12 +519,15 @@ export function readRdata(type: number, msg: Uint8Array, pos: number, len: numbe
   const r = new WireReader(msg.subarray(0, pos + len), pos);
   return asBadRdata(type, len, () => {
     if (!hasNames(fields)) {
-      walk(fields, r, pos + len, null, null);
+      walk(fields, r, pos + len);
+      checkExtra(type, msg.subarray(pos, pos + len));
       return Buffer.from(msg.subarray(pos, pos + len));
     }
     const out = new WireWriter(false, len + 16);
-    walk(fields, r, pos + len, out, null);
-    return out.finish();
+    walk(fields, r, pos + len, { out, compressed: true });
+    const rdata = out.finish();
+    checkExtra(type, rdata);
+    return rdata;
   });
 }
 
@@ -494,7 +545,10 @@ function asBadRdata<T>(type: number, len: number, fn: () => T): T {
 export function checkRdata(type: number, rdata: Uint8Array): void {
   const fields = LAYOUTS.get(type);
   if (fields === undefined) return;
-  asBadRdata(type, rdata.length, () => walk(fields, new WireReader(rdata), rdata.length, null, null));
+  asBadRdata(type, rdata.length, () => {
+    walk(fields, new WireReader(rdata), rdata.length);
+    checkExtra(type, rdata);
+  });
 }
 
 /** Writes rdata into a message being built, compressing names only where RFC 3597 §4 allows it. */
@@ -507,14 +561,14 @@ export function writeRdata(w: WireWriter, type: number, rdata: Uint8Array): void
   const r = new WireReader(rdata);
   for (const f of fields) {
     if (f.k === 'name') {
-      const [n, next] = readName(rdata, r.pos);
+      const [n, next] = readName(rdata, r.pos, false);
       r.pos = next;
       // Names in later types are never compressed, but later names may point into them (BIND does).
       w.name(n, f.compress, true);
       continue;
     }
     const start = r.pos;
-    walk([f], r, fieldEnd(f, r, rdata.length), null, null);
+    walk([f], r, fieldEnd(f, r, rdata.length));
     w.bytes(rdata.subarray(start, r.pos));
   }
 }
@@ -536,7 +590,7 @@ export function canonicalRdata(type: number, rdata: Uint8Array): Uint8Array {
   const fields = LAYOUTS.get(type);
   if (fields === undefined || rdata.length === 0 || !fields.some((f) => f.k === 'name' && f.canon)) return rdata;
   const out = new WireWriter(false, rdata.length);
-  walk(fields, new WireReader(rdata), rdata.length, out, null, true);
+  walk(fields, new WireReader(rdata), rdata.length, { out, fold: true });
   return out.view();
 }
 
@@ -554,7 +608,7 @@ export function rdataToText(type: number, rdata: Uint8Array): string {
   const fields = LAYOUTS.get(type);
   if (fields === undefined || rdata.length === 0) return genericText(rdata);
   const print: string[] = [];
-  walk(fields, new WireReader(rdata), rdata.length, null, print);
+  walk(fields, new WireReader(rdata), rdata.length, { print });
   return print.join(' ');
 }
 
@@ -590,6 +644,17 @@ export function rdataFromText(type: number, tokens: Token[], origin: Name): Uint
       checkRdata(type, data);
     } catch (e) {
       throw badText(`\\# data is not valid ${typeName(type)} rdata: ${(e as Error).message}`);
+    }
+    // What we store must print in a form that reads back the same, or its history could not be
+    // replayed: check it here, where it comes in.
+    if (LAYOUTS.has(type)) {
+      let back: Uint8Array | undefined;
+      try {
+        back = rdataFromText(type, presentationTokens(rdataToText(type, data)), '.');
+      } catch {
+        back = undefined;
+      }
+      if (!back || Buffer.compare(back, data) !== 0) throw badText(`\\# data for ${typeName(type)} has no presentation form that reads back the same`);
     }
     return data;
   }
@@ -644,7 +709,9 @@ export function rdataFromText(type: number, tokens: Token[], origin: Name): Uint
         break;
       }
       case 'tag': {
-        const t = next('tag').text;
+        const tok = next('tag');
+        if (tok.quoted) throw badText(`CAA tag "${tok.text}" must not be quoted`);
+        const t = tok.text;
         if (!/^[A-Za-z0-9]{1,255}$/.test(t)) throw badText(`CAA tag "${t}" must be alphanumeric`);
         w.u8(t.length);
         w.bytes(Buffer.from(t, 'latin1'));
@@ -673,11 +740,8 @@ export function rdataFromText(type: number, tokens: Token[], origin: Name): Uint
       }
       case 'hex': {
         const text = rest().map((t) => t.text).join('');
-        if (text === '' || text === '-') {
-          if (type === Type.DS || type === Type.CDS || type === Type.SSHFP || type === Type.TLSA || type === Type.SMIMEA || type === Type.ZONEMD) {
-            throw badText(`${typeName(type)} is missing its hex data`);
-          }
-        } else w.bytes(parseHex(text, typeName(type)));
+        if (text === '') throw badText(`${typeName(type)} is missing its hex data`);
+        w.bytes(parseHex(text, typeName(type)));
         break;
       }
       case 'rest': {

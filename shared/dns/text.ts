@@ -32,7 +32,8 @@ export function unescapeBytes(text: string): number[] {
       out.push(v);
       i += 3;
     } else {
-      out.push(d & 0xff);
+      if (d > 0xff) throw badText(`character U+${d.toString(16)} is not a byte`);
+      out.push(d);
       i += 1;
     }
   }
@@ -79,7 +80,8 @@ export function parseIPv4(text: string): Uint8Array {
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     const p = parts[i];
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) throw badText(`"${text}" is not an IPv4 address`);
+    // Leading zeros are refused, as BIND and inet_pton do: 010 might mean octal to someone.
+    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) throw badText(`"${text}" is not an IPv4 address`);
     out[i] = Number(p);
   }
   return out;
@@ -210,7 +212,8 @@ export function formatBase32Hex(b: Uint8Array): string {
 export function parseSigTime(text: string): number {
   if (/^\d{14}$/.test(text)) {
     const ms = Date.UTC(+text.slice(0, 4), +text.slice(4, 6) - 1, +text.slice(6, 8), +text.slice(8, 10), +text.slice(10, 12), +text.slice(12, 14));
-    if (Number.isNaN(ms)) throw badText(`bad time "${text}"`);
+    // Date.UTC rolls month 13 into the next year; a real date prints back the same.
+    if (Number.isNaN(ms) || formatSigTime((ms / 1000) % 0x100000000) !== text || ms < 0) throw badText(`bad time "${text}"`);
     return (ms / 1000) % 0x100000000;
   }
   return parseU(text, 32, 'time');

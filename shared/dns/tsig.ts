@@ -173,15 +173,28 @@ function fail(failure: VerifyFailure, detail: string, extra: { key?: TsigKey; ts
   return { ok: false, failure, rcode, tsigError, detail, ...extra };
 }
 
+const tsigErrorNames = new Map<number, VerifyFailure>([[TsigError.BADSIG, 'BADSIG'], [TsigError.BADKEY, 'BADKEY'], [TsigError.BADTIME, 'BADTIME'], [TsigError.BADTRUNC, 'BADTRUNC']]);
+
+/**
+ * RFC 8945 §5.2: a MAC longer than the hash, or shorter than max(10, half the hash), is
+ * malformed (FORMERR). Otherwise its octets must match the start of the expected MAC (BADSIG),
+ * the time must be within the fudge (BADTIME), and only then does our policy of requiring the
+ * full length apply (BADTRUNC), so an unverified request never gets a signed BADTRUNC.
+ */
 function checkMac(key: TsigKey, t: Tsig, expected: Buffer, now: number): Verified {
-  // A MAC longer than the hash is malformed; a shorter (truncated) one is refused by policy:
-  // RFC 8945 §5.2.2.1 lets a server require the full length, and we do.
-  if (t.mac.length > key.algorithm.size) return fail('FORMERR', `MAC of ${t.mac.length} octets is longer than ${key.algorithm.name}'s ${key.algorithm.size}`, { key, tsig: t });
-  if (t.mac.length < key.algorithm.size) return fail('BADTRUNC', `truncated MAC of ${t.mac.length} octets refused (full ${key.algorithm.size} required)`, { key, tsig: t });
-  if (!timingSafeEqual(t.mac, expected)) return fail('BADSIG', `MAC does not verify with key ${key.name}`, { key, tsig: t });
+  const size = key.algorithm.size;
+  if (t.mac.length === 0 && t.error !== 0) {
+    // A peer's unsigned error answer (BADKEY, BADSIG): report what it said.
+    return fail(tsigErrorNames.get(t.error) ?? 'BADSIG', `the peer answered with TSIG error ${t.error} and no MAC`, { tsig: t });
+  }
+  if (t.mac.length > size || t.mac.length < Math.max(10, size / 2)) {
+    return fail('FORMERR', `MAC of ${t.mac.length} octets; ${key.algorithm.name} allows ${Math.max(10, size / 2)} to ${size}`, { tsig: t });
+  }
+  if (!timingSafeEqual(t.mac, expected.subarray(0, t.mac.length))) return fail('BADSIG', `MAC does not verify with key ${key.name}`, { tsig: t });
   if (Math.abs(now - t.timeSigned) > t.fudge) {
     return fail('BADTIME', `time signed ${t.timeSigned} is ${now - t.timeSigned} s from ours, fudge ${t.fudge}`, { key, tsig: t });
   }
+  if (t.mac.length < size) return fail('BADTRUNC', `truncated MAC of ${t.mac.length} octets refused (full ${size} required)`, { key, tsig: t });
   return { ok: true, key, mac: expected, tsig: t };
 }
 

@@ -26,7 +26,7 @@ export function zoneCreated(z: Zone, cause: CreateCause, actor: Actor, now = new
   return stamp({ type: 'ZoneCreated', schemaVersion: 1, data: { serial: soaSerial(soa.rdata), soa: recordToText(soa), records, cause, actor, ...(note ? { note } : {}) } }, now);
 }
 
-export function zoneChanged(c: Changeset, cause: ChangeCause, actor: Actor, now = new Date(), extra: { revertTo?: number; note?: string } = {}): NewEvent {
+export function zoneChanged(c: Changeset, cause: ChangeCause, actor: Actor, now = new Date(), extra: { revertTo?: number; fileSerial?: number; note?: string } = {}): NewEvent {
   if (!c.soaFrom) throw new Error('a ZoneChanged event needs the SOA it starts from');
   return stamp({
     type: 'ZoneChanged', schemaVersion: 1,

@@ -42,6 +42,8 @@ export interface ZoneChangedData {
   actor: Actor;
   /** For a revert: the serial the zone's data was returned to. */
   revertTo?: number;
+  /** For a reload stored under a serial other than the file's: the serial the file carried. */
+  fileSerial?: number;
   note?: string;
 }
 

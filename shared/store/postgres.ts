@@ -218,6 +218,8 @@ export class PostgresStore implements EventStore {
     const rows = eventInserts(key, events);
     try {
       return await this.#transaction(async (c) => {
+        // An append is acknowledged only once durable, whatever the server's default says.
+        await c.query('SET LOCAL synchronous_commit = on');
         await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPEND_LOCK, this.schema]);
         // A separate statement: in READ COMMITTED its snapshot is taken after the lock is granted.
         const actual = (await c.query<{ version: number }>(this.#sql.version, [key])).rows[0]?.version ?? 0;

@@ -5,7 +5,7 @@ import type { RR } from '../dns/message.ts';
 import { nameKey } from '../dns/name.ts';
 import { canonicalRdata, rdataEqual } from '../dns/rdata.ts';
 import { recordToText } from './printer.ts';
-import { addConflict, addRecord, checkRecordPlacement, hasRecord, newNode, removeRecord, rrsetOf, soaOf, soaSerial, type RRset, type Zone } from './zone.ts';
+import { addConflict, addRecord, checkRecordPlacement, hasRecord, newNode, removeRecord, soaOf, soaSerial, type RRset, type Zone, type ZoneNode } from './zone.ts';
 
 /**
  * One version step of a zone, as Knot's changesets and RFC 1995's difference sequences have it.
@@ -27,15 +27,20 @@ export function serialTo(c: Changeset): number {
   return soaSerial(c.soaTo.rdata);
 }
 
-function sameData(set: RRset | undefined, other: RRset | undefined): boolean {
-  if (!set || !other) return false;
-  if (set.ttl !== other.ttl || set.class !== other.class || set.rdata.length !== other.rdata.length) return false;
-  return set.rdata.every((d) => other.rdata.some((e) => rdataEqual(set.type, d, e)));
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+// The diff is exact: a change of case in an owner or in a name inside rdata is a change, so
+// that applying diff(a, b) to a gives b byte for byte and the history keeps every spelling.
+function sameData(set: RRset, other: RRset | undefined): boolean {
+  if (!other || set.name !== other.name || set.ttl !== other.ttl || set.class !== other.class || set.rdata.length !== other.rdata.length) return false;
+  return set.rdata.every((d) => other.rdata.some((e) => bytesEqual(d, e)));
 }
 
 /**
- * The changeset that turns zone a into zone b. An RRset whose TTL changed is removed and added
- * whole, since IXFR and UPDATE can only express a TTL through the records themselves.
+ * The changeset that turns zone a into zone b. An RRset whose TTL or owner spelling changed is
+ * removed and added whole, since IXFR and UPDATE can only express those through the records.
  */
 export function diff(a: Zone, b: Zone): Changeset {
   const soaA = soaOf(a);
@@ -49,21 +54,20 @@ export function diff(a: Zone, b: Zone): Changeset {
   for (const [key, na] of a.nodes) {
     const nb = b.nodes.get(key);
     for (const [k, sa] of na.rrsets) {
-      const type = sa.type;
-      if (type === Type.SOA) continue;
+      if (sa.type === Type.SOA) continue;
       const sb = nb?.rrsets.get(k);
       if (sameData(sa, sb)) continue;
-      if (!sb || sb.ttl !== sa.ttl || sb.class !== sa.class) {
+      if (!sb || sb.ttl !== sa.ttl || sb.class !== sa.class || sb.name !== sa.name) {
         push(removed, sa);
         if (sb) push(added, sb);
         continue;
       }
-      push(removed, sa, (d) => !sb.rdata.some((e) => rdataEqual(type, d, e)));
-      push(added, sb, (d) => !sa.rdata.some((e) => rdataEqual(type, d, e)));
+      push(removed, sa, (d) => !sb.rdata.some((e) => bytesEqual(d, e)));
+      push(added, sb, (d) => !sa.rdata.some((e) => bytesEqual(d, e)));
     }
   }
-  for (const [key, nb] of b.nodes) {
-    const na = a.nodes.get(key);
+  for (const nb of b.nodes.values()) {
+    const na = a.nodes.get(nameKey(nb.name));
     for (const [k, sb] of nb.rrsets) {
       if (sb.type === Type.SOA || na?.rrsets.has(k)) continue;
       push(added, sb);
@@ -74,7 +78,7 @@ export function diff(a: Zone, b: Zone): Changeset {
 
 export function isEmptyChange(c: Changeset): boolean {
   return c.removed.length === 0 && c.added.length === 0 && c.soaFrom !== null &&
-    c.soaFrom.ttl === c.soaTo.ttl && rdataEqual(Type.SOA, c.soaFrom.rdata, c.soaTo.rdata);
+    c.soaFrom.ttl === c.soaTo.ttl && bytesEqual(c.soaFrom.rdata, c.soaTo.rdata);
 }
 
 export class ApplyError extends Error {
@@ -126,26 +130,27 @@ export function applyChangeset(z: Zone, c: Changeset): Zone {
   }
   if (problems.length > 0) throw new ApplyError(problems);
 
-  // Apply on the touched owners only, checking the node rules as we go; undo on a conflict.
-  const undo: (() => void)[] = [];
+  // Apply on the touched owners only, checking the node rules as we go. On a conflict the
+  // touched nodes are put back exactly as they were: names, TTLs, record order and bytes.
+  const saved = new Map<string, ZoneNode | undefined>();
+  for (const rr of [...c.removed, ...c.added]) {
+    const k = nameKey(rr.name);
+    if (saved.has(k)) continue;
+    const node = z.nodes.get(k);
+    saved.set(k, node && { name: node.name, rrsets: new Map([...node.rrsets].map(([t, s]) => [t, { ...s, rdata: [...s.rdata] }])) });
+  }
   try {
-    for (const rr of c.removed) {
-      removeRecord(z, rr);
-      undo.push(() => addRecord(z, rr));
-    }
+    for (const rr of c.removed) removeRecord(z, rr);
     for (const rr of c.added) {
       const conflict = addConflict(z, rr);
       if (conflict) throw new ApplyError([conflict]);
-      const prevTtl = rrsetOf(z, rr)?.ttl;
       addRecord(z, rr);
-      undo.push(() => {
-        removeRecord(z, rr);
-        const set = rrsetOf(z, rr);
-        if (set && prevTtl !== undefined) set.ttl = prevTtl;
-      });
     }
   } catch (e) {
-    for (let i = undo.length - 1; i >= 0; i--) undo[i]();
+    for (const [k, node] of saved) {
+      if (node) z.nodes.set(k, node);
+      else z.nodes.delete(k);
+    }
     throw e;
   }
   setSoa(z, c.soaTo);

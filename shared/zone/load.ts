@@ -37,7 +37,8 @@ export function buildZone(origin: Name, klass: number, records: Iterable<ParsedR
     }
     const set = rrsetOf(z, r);
     let rr: ParsedRecord = r;
-    const key = nameKey(r.name);
+    // BIND compares the owner as spelled, so `Mixed` then `mixed` is a new run.
+    const key = r.name;
     if (set && set.ttl !== r.ttl) {
       // RFC 2181 §5.2 wants one TTL per RRset. BIND's rule, which we follow so that the same
       // file means the same zone: within a run of records for one owner the first TTL wins;

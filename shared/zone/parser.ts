@@ -8,7 +8,7 @@ import type { RR } from '../dns/message.ts';
 import { parseName, type Name } from '../dns/name.ts';
 import { rdataFromText } from '../dns/rdata.ts';
 import { parseTtl, type Token } from '../dns/text.ts';
-import { lex, LexError, type Entry } from './lexer.ts';
+import { lex, LexError, type Entry } from '../dns/lexer.ts';
 
 export interface ParsedRecord extends RR {
   file: string;

@@ -2,7 +2,8 @@
 
 import { Class, Type, isMetaType, typeName } from '../dns/constants.ts';
 import type { RR } from '../dns/message.ts';
-import { canonicalSortKey, isSubdomain, nameKey, type Name } from '../dns/name.ts';
+import { WireError } from '../dns/errors.ts';
+import { canonicalSortKey, isSubdomain, nameKey, readName, type Name } from '../dns/name.ts';
 import { canonicalRdata, rdataEqual } from '../dns/rdata.ts';
 
 export interface RRset {
@@ -65,25 +66,24 @@ export function soaOf(z: Zone): RR | undefined {
   return { name: s.name, type: Type.SOA, class: s.class, ttl: s.ttl, rdata: s.rdata[0] };
 }
 
-/** The serial field of SOA rdata (after MNAME and RNAME). */
+/** Offset of the serial in SOA rdata: after MNAME and RNAME, which stored rdata never compresses. */
+function serialOffset(rdata: Uint8Array): number {
+  const [, afterMname] = readName(rdata, 0, false);
+  const [, afterRname] = readName(rdata, afterMname, false);
+  if (afterRname + 20 !== rdata.length) throw new WireError('bad-rdata', 'SOA rdata does not end 20 octets after its names');
+  return afterRname;
+}
+
+/** The serial field of SOA rdata. */
 export function soaSerial(rdata: Uint8Array): number {
-  let o = 0;
-  for (let names = 0; names < 2; names++) {
-    while (rdata[o] !== 0) o += rdata[o] + 1;
-    o++;
-  }
+  const o = serialOffset(rdata);
   return ((rdata[o] << 24) | (rdata[o + 1] << 16) | (rdata[o + 2] << 8) | rdata[o + 3]) >>> 0;
 }
 
 /** SOA rdata with another serial. */
 export function withSerial(rdata: Uint8Array, serial: number): Uint8Array {
   const out = Buffer.from(rdata);
-  let o = 0;
-  for (let names = 0; names < 2; names++) {
-    while (out[o] !== 0) o += out[o] + 1;
-    o++;
-  }
-  out.writeUInt32BE(serial >>> 0, o);
+  out.writeUInt32BE(serial >>> 0, serialOffset(rdata));
   return out;
 }
 

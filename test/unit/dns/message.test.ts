@@ -224,3 +224,9 @@ describe('malformed input', () => {
     assert.equal(code(rr(0xff00, [1, 2, 3])), 'ok'); // unknown types are kept as they are
   });
 });
+
+describe('extended RCODEs', () => {
+  it('an RCODE above 15 without EDNS cannot be encoded (it would come out as another code)', () => {
+    assert.throws(() => encodeMessage(emptyMessage({ qr: true, rcode: 16 })), /needs EDNS/);
+  });
+});

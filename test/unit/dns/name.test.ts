@@ -123,3 +123,18 @@ describe('canonical order (RFC 4034 §6.1)', () => {
     assert.ok(canonicalSortKey('a.example.') < canonicalSortKey('a\\000.example.'));
   });
 });
+
+describe('long names with many labels', () => {
+  it('a legal 255-octet name of 127 labels reads, even through pointers', () => {
+    const labels = Array.from({ length: 127 }, () => 'a');
+    const name = labels.join('.') + '.';
+    const wire = nameToWire(name);
+    assert.equal(wire.length, 255);
+    // the same name again, written as one label and a pointer into the first copy
+    const msg = Buffer.concat([wire, Buffer.from([1, 0x61, 0xc0, 2])]);
+    assert.equal(readName(msg, 255)[0], name);
+  });
+  it('a backslash before a character outside one octet is refused', () => {
+    assert.throws(() => parseName('a\\\u0100b.', origin), /not a byte/);
+  });
+});

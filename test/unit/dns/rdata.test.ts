@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Type, typeFromName } from '../../../shared/dns/constants.ts';
 import { canonicalRdata, checkRdata, rdataEqual, rdataFromText, rdataToText } from '../../../shared/dns/rdata.ts';
 import { parseIPv6, formatIPv6, type Token } from '../../../shared/dns/text.ts';
-import { lex } from '../../../shared/zone/lexer.ts';
+import { lex } from '../../../shared/dns/lexer.ts';
 
 const origin = 'example.com.';
 // Tokens as the master-file lexer makes them.
@@ -131,5 +131,35 @@ describe('LOC (RFC 1876)', () => {
   it('refuses a missing hemisphere or an out-of-range coordinate', () => {
     assert.throws(() => rt('LOC', '52 22 23 X 4 E 0m'), /N or S/);
     assert.throws(() => rt('LOC', '91 N 4 E 0m'), /out of range/);
+  });
+});
+
+describe('whatever is accepted prints in a form that reads back the same', () => {
+  const generic = (type: string, hex: string) => rdataFromText(typeFromName(type)!, toks(`\\# ${hex.length / 2} ${hex}`), origin);
+  const refused: [string, string, RegExp][] = [
+    ['SOA', '026e7300c000' + '00000001'.repeat(5), /compression pointer/],            // RNAME points at MNAME
+    ['MX', '000ac000', /compression pointer/],
+    ['LOC', '00121613' + 'ffffffff' + '80000000' + '00989680', /latitude/],
+    ['LOC', '00a21613' + '80000000' + '80000000' + '00989680', /digit pair/],
+    ['DS', '00010801', /ends before/],                                                   // empty digest
+    ['DNSKEY', '01010308', /ends before/],                                               // empty key
+    ['HTTPS', '0001000005' + '0000', /SVCB ech: empty/],
+    ['HTTPS', '000100' + '00000002' + '0000', /mandatory lists itself/],
+    ['HTTPS', '000100' + '00000002' + '0003', /does not have/],
+    ['NSEC', '00' + '000240' + '00', /zero octet/],                                        // trailing zero octet in the window
+    ['DS', '000108020102', /needs 32 octets/],
+  ];
+  for (const [type, hex, why] of refused) {
+    it(`refuses ${type} \\# ${hex}`, () => assert.throws(() => generic(type, hex), why));
+  }
+
+  it('text that BIND refuses is refused too', () => {
+    assert.throws(() => rt('A', '01.2.3.4'), /not an IPv4/);
+    assert.throws(() => rt('LOC', '90 30 N 0 E 0m'), /out of range/);
+    assert.throws(() => rt('LOC', '0 N 180 0 1 E 0m'), /out of range/);
+    assert.throws(() => rt('RRSIG', 'A 8 2 300 20251301000000 20250101000000 1 ex. AAAA'), /bad time/);
+    assert.throws(() => rt('CAA', '0 "issue" "ca.example"'), /must not be quoted/);
+    assert.throws(() => rt('HTTPS', '1 . mandatory=port alpn=h2'), /does not have/);
+    assert.throws(() => rdataFromText(Type.TXT, [{ text: 'a\\\u0100', quoted: true }], origin), /not a byte/);
   });
 });

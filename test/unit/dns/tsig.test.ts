@@ -63,13 +63,25 @@ describe('TSIG', () => {
     assert.equal(!both.ok && both.failure, 'BADSIG');
   });
 
-  it('a truncated MAC is refused (BADTRUNC), a too-long one is FORMERR', () => {
+  it('MAC lengths: too long or below max(10, half the hash) is FORMERR; a valid truncated MAC is BADTRUNC; a bad one BADSIG', () => {
     const key = makeKey('k.', 'hmac-sha256', secret);
     const d = dec(signMessage(query, key, { time: 1000 }).wire);
-    const short = verifyMessage({ ...d, tsig: { ...d.tsig!, mac: d.tsig!.mac.subarray(0, 16) } }, keyring([key]), { now: 1000 });
-    assert.equal(!short.ok && short.failure, 'BADTRUNC');
-    const long = verifyMessage({ ...d, tsig: { ...d.tsig!, mac: Buffer.concat([d.tsig!.mac, Buffer.alloc(1)]) } }, keyring([key]), { now: 1000 });
-    assert.equal(!long.ok && long.rcode, Rcode.FORMERR);
+    const withMac = (mac: Uint8Array) => verifyMessage({ ...d, tsig: { ...d.tsig!, mac } }, keyring([key]), { now: 1000 });
+    const failure = (v: ReturnType<typeof withMac>) => (!v.ok ? [v.failure, v.rcode] : ['ok']);
+    assert.deepEqual(failure(withMac(d.tsig!.mac.subarray(0, 16))), ['BADTRUNC', Rcode.NOTAUTH], 'a real 16-octet prefix');
+    assert.deepEqual(failure(withMac(Buffer.alloc(16, 7))), ['BADSIG', Rcode.NOTAUTH], 'a forged 16-octet MAC is not BADTRUNC');
+    for (const n of [1, 4, 15]) assert.deepEqual(failure(withMac(d.tsig!.mac.subarray(0, n))), ['FORMERR', Rcode.FORMERR], `${n} octets`);
+    assert.deepEqual(failure(withMac(Buffer.concat([d.tsig!.mac, Buffer.alloc(1)]))), ['FORMERR', Rcode.FORMERR]);
+    const late = verifyMessage({ ...d, tsig: { ...d.tsig!, mac: d.tsig!.mac.subarray(0, 16) } }, keyring([key]), { now: 5000 });
+    assert.equal(!late.ok && late.failure, 'BADTIME', 'time is checked before the truncation policy');
+  });
+
+  it("a peer's unsigned BADKEY or BADSIG answer is read as that error", () => {
+    const key = makeKey('k.', 'hmac-sha256', secret);
+    const req = dec(signMessage(query, key, { time: 1000 }).wire);
+    const ans = dec(appendUnsignedTsig(encodeMessage(emptyMessage({ id: 77, qr: true, rcode: Rcode.NOTAUTH })), req.tsig!, TsigError.BADKEY));
+    const v = verifyMessage(ans, keyring([key]), { now: 1000, requestMac: req.tsig!.mac });
+    assert.equal(!v.ok && v.failure, 'BADKEY');
   });
 
   it('an unsigned message is reported as such', () => {

@@ -196,8 +196,39 @@ describe('zone-file reload', () => {
     assert.deepEqual(d.kind === 'change' && [d.serialTo, d.bumped], [6, true]);
   });
 
+  it('after a raised serial, the same file again is no change, and another edit under it is raised again', () => {
+    const stored = zone('a A 192.0.2.2\n', 6); // the file said 5; zonelog stored 6 (fileSerial 5)
+    assert.equal(decideReload(stored, zone('a A 192.0.2.2\n', 5), {}, { lastFileSerial: 5 }).kind, 'unchanged');
+    const again = decideReload(stored, zone('a A 192.0.2.3\n', 5), {}, { lastFileSerial: 5 });
+    assert.deepEqual(again.kind === 'change' && [again.serialTo, again.bumped, again.event.type === 'ZoneChanged' && again.event.data.fileSerial], [7, true, 5]);
+  });
+
+  it('a serial raised in the file without data changes is recorded (it forces secondaries to transfer)', () => {
+    const d = decideReload(zone('a A 192.0.2.2\n', 5), zone('a A 192.0.2.2\n', 9), {});
+    assert.deepEqual(d.kind === 'change' && [d.serialTo, d.removed, d.added], [9, 0, 0]);
+  });
+
+  it('a file for another zone is refused', () => {
+    const other = loadZoneText('$TTL 1\n@ SOA a b 9 1 1 1 1\n NS a\n', 'o.zone', { origin: 'other.test.' }).zone;
+    assert.match((decideReload(zone('', 5), other, {}) as { reason: string }).reason, /for other\.test\., not ex\.test\./);
+  });
+
   it('a serial that goes backwards, or 2^31 away, is refused', () => {
     assert.match((decideReload(zone('', 5), zone('a A 192.0.2.2\n', 4), {}) as { reason: string }).reason, /behind/);
     assert.match((decideReload(zone('', 5), zone('a A 192.0.2.2\n', 5 + 2 ** 31), {}) as { reason: string }).reason, /incomparable/);
+  });
+});
+
+describe('lookup corners', () => {
+  it('a DNAME at the apex redirects the names below it', () => {
+    const idx = new ZoneIndex(zone('@ DNAME target.example.\n', 1));
+    assert.equal(idx.lookup('www.ex.test.', Type.A).kind, 'dname');
+    assert.equal(idx.lookup('ex.test.', Type.SOA).kind, 'answer');
+  });
+  it('a query for RRSIG gets the signatures of every covered type', () => {
+    const idx = new ZoneIndex(zone('s 60 A 192.0.2.1\ns 60 RRSIG A 8 3 60 20300101000000 20200101000000 1 ex.test. AAAA\ns 300 TXT "t"\ns 300 RRSIG TXT 8 3 300 20300101000000 20200101000000 1 ex.test. AAAA\n', 1));
+    const l = idx.lookup('s.ex.test.', Type.RRSIG);
+    assert.equal(l.kind, 'answer');
+    assert.equal(l.kind === 'answer' && l.rrset.rdata.length, 2);
   });
 });

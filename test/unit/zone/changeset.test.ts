@@ -27,8 +27,14 @@ describe('diff', () => {
     assert.deepEqual(c.added.map((r) => r.ttl), [60, 60]);
   });
 
-  it('names differing only in case are the same data', () => {
-    assert.ok(isEmptyChange(diff(zone('a MX 10 MAIL.ex.test.\n'), zone('A MX 10 mail.ex.test.\n'))));
+  it('a change of case, in an owner or in a name inside rdata, is a change that apply reproduces exactly', () => {
+    const a = zone('a MX 10 MAIL.ex.test.\nb A 192.0.2.1\nb A 192.0.2.2\n');
+    const b = zone('a MX 10 mail.ex.test.\nB A 192.0.2.1\nB A 192.0.2.2\n');
+    const c = diff(a, b);
+    assert.ok(!isEmptyChange(c));
+    assert.deepEqual([c.removed.length, c.added.length], [3, 3]);
+    assert.equal(printZone(applyChangeset(cloneZone(a), c)), printZone(b));
+    assert.ok(isEmptyChange(diff(a, cloneZone(a))));
   });
 });
 
@@ -95,5 +101,19 @@ describe('apply', () => {
     const z = zone('');
     const soa = soaOf(z)!;
     assert.throws(() => applyChangeset(z, { soaFrom: soa, soaTo: soa, removed: [], added: [rr('x.other.test. 300 IN A 192.0.2.3')] }), /out of zone/);
+  });
+});
+
+describe('a refused apply leaves the zone exactly as it was', () => {
+  it('even when the removal carried another TTL, as RFC 2136 deletions do', () => {
+    const z = zone('www 3600 A 192.0.2.1\nwww 3600 A 192.0.2.2\nMixed TXT "case"\n');
+    const before = printZone(z);
+    const soa = soaOf(z)!;
+    assert.throws(() => applyChangeset(z, {
+      soaFrom: soa, soaTo: soa,
+      removed: [rr('www.ex.test. 0 IN A 192.0.2.1'), rr('mixed.ex.test. 0 IN TXT "case"')],
+      added: [rr('n.ex.test. 300 IN A 192.0.2.3'), rr('n.ex.test. 300 IN CNAME www.ex.test.')],
+    }), /CNAME and other data/);
+    assert.equal(printZone(z), before);
   });
 });

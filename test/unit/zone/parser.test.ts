@@ -154,3 +154,20 @@ describe('zone rules', () => {
     assert.match(r.warnings[0].reason, /duplicate/);
   });
 });
+
+describe('quoted strings end tokens, as in BIND', () => {
+  it('adjacent quoted strings are separate character-strings', () => {
+    assert.equal(rdataToText(Type.TXT, parseRecordLine('k.ex. 60 IN TXT "abc""def"').rdata), '"abc" "def"');
+    assert.equal(rdataToText(Type.TXT, parseRecordLine('k.ex. 60 IN TXT "a"b"c"').rdata), '"a" "b" "c"');
+  });
+  it('an SVCB key="value" keeps its quoted value', () => {
+    assert.equal(rdataToText(Type.HTTPS, parseRecordLine('h.ex. 60 IN HTTPS 1 . alpn="h2,h3" port="443"').rdata), '1 . alpn="h2,h3" port=443');
+  });
+});
+
+describe('TTL runs follow the owner as spelled', () => {
+  it('Mixed then mixed is a new run, so the later TTL wins, as in BIND', () => {
+    const r = loadZoneText(head + 'Mixed 100 A 192.0.2.1\nmixed 200 A 192.0.2.2\n', 'z.zone', { origin: 'ex.test.' });
+    assert.equal(getRRset(r.zone, 'mixed.ex.test.', Type.A)!.ttl, 200);
+  });
+});

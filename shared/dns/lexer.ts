@@ -1,6 +1,6 @@
-// Master-file lexer (RFC 1035 §5.1): logical entries of tokens, with parentheses, quotes and comments.
+// Presentation-format lexer (RFC 1035 §5.1): logical entries of tokens, with parentheses, quotes and comments.
 
-import type { Token } from '../dns/text.ts';
+import type { Token } from './text.ts';
 
 /** One logical master-file entry: a line, or several joined by parentheses. */
 export interface Entry {
@@ -84,7 +84,9 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
       pos++;
       continue;
     }
-    // A token: plain characters, escapes kept raw, and quoted segments.
+    // A token: plain characters with escapes kept raw, or one quoted string. As in BIND, a
+    // quote ends a token ("abc""def" and "a"b are two tokens each); the one exception is
+    // an SVCB key="value" pair, whose quoted value belongs to the key before it.
     const quoted = c === QUOTE;
     const start = pos;
     let plain = true;
@@ -92,6 +94,8 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
     while (pos < n) {
       c = text.charCodeAt(pos);
       if (c === QUOTE) {
+        const joinsKey = !quoted && pos > start && text.charCodeAt(pos - 1) === 0x3d && plain;
+        if (pos > start && !joinsKey) break;
         if (plain) { out = text.slice(start, pos); plain = false; }
         pos++;
         const segStart = pos;
@@ -105,7 +109,7 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
         }
         out += text.slice(segStart, pos);
         pos++;
-        continue;
+        break;
       }
       if (c === BS) {
         if (pos + 1 >= n) throw new LexError(line, 'backslash at the end of the file');
@@ -122,4 +126,11 @@ export function lex(text: string, onEntry: (e: Entry) => void): void {
   }
   if (depth > 0) throw new LexError(openedAt, 'unbalanced parenthesis: "(" opened here is not closed before the end of the file');
   flush();
+}
+
+/** The tokens of one line of presentation text (for example printed rdata). Throws LexError. */
+export function presentationTokens(text: string): Token[] {
+  const out: Token[] = [];
+  lex(text, (e) => out.push(...e.tokens));
+  return out;
 }
