@@ -54,7 +54,11 @@ const T0 = Date.UTC(2024, 0, 1);
 export function eventForVersion(zone: string, v: number): NewEvent {
   const o = { id: `00000000-0000-7000-8000-${v.toString(16).padStart(12, '0')}`, time: new Date(T0 + v * 1000).toISOString() };
   if (v === 1) return created(zone, 1, o);
-  return changed(zone, v - 1, v, { ...o, records: [`h${v}.${zone} 300 IN TXT "version ${v} \\"ü\\" 🦊"`] });
+  const records = [`h${v}.${zone} 300 IN TXT "version ${v} \\"ü\\" 🦊"`];
+  // Events of the three-event batches carry ~100 KB, so their commit takes long enough for a
+  // kill to land inside it.
+  if (v % 6 <= 2) for (let i = 0; i < 1500; i++) records.push(`bulk-${v}-${i}.${zone} 300 IN TXT "padding to make a slow commit ${i}"`);
+  return changed(zone, v - 1, v, { ...o, records });
 }
 
 /**
