@@ -282,5 +282,3 @@ export function writeTsigRR(w: WireWriter, t: Tsig): void {
   writeTsigRdata(w, t);
   w.setU16(at, w.len - at - 2);
 }
-
-export const EDNS_DO = 0x8000;

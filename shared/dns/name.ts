@@ -34,11 +34,6 @@ function labelText(bytes: Uint8Array, start: number, len: number): string {
   return s;
 }
 
-/** Escaped text of one label given as bytes. */
-export function labelToText(bytes: Uint8Array): string {
-  return labelText(bytes, 0, bytes.length);
-}
-
 /**
  * Splits presentation text into label byte arrays, decoding `\X` and `\DDD`. Returns the labels
  * and whether the text ended in an unescaped dot (absolute). Throws WireError('bad-name').

@@ -97,11 +97,6 @@ function checkExtra(type: number, rdata: Uint8Array): void {
   }
 }
 
-/** True when the type has a typed presentation format here (others use RFC 3597 `\#`). */
-export function hasLayout(type: number): boolean {
-  return LAYOUTS.has(type);
-}
-
 function hasNames(fields: Field[]): boolean {
   return fields.some((f) => f.k === 'name');
 }
@@ -612,7 +607,7 @@ export function rdataToText(type: number, rdata: Uint8Array): string {
   return print.join(' ');
 }
 
-export function genericText(rdata: Uint8Array): string {
+function genericText(rdata: Uint8Array): string {
   return rdata.length === 0 ? '\\# 0' : `\\# ${rdata.length} ${formatHex(rdata)}`;
 }
 

@@ -1,6 +1,6 @@
 // Changesets: SOA from, SOA to, records removed, records added — the one change type every path uses.
 
-import { Type, typeName } from '../dns/constants.ts';
+import { Type } from '../dns/constants.ts';
 import type { RR } from '../dns/message.ts';
 import { nameKey } from '../dns/name.ts';
 import { canonicalRdata, rdataEqual } from '../dns/rdata.ts';
@@ -17,14 +17,6 @@ export interface Changeset {
   soaTo: RR;
   removed: RR[];
   added: RR[];
-}
-
-export function serialFrom(c: Changeset): number | null {
-  return c.soaFrom ? soaSerial(c.soaFrom.rdata) : null;
-}
-
-export function serialTo(c: Changeset): number {
-  return soaSerial(c.soaTo.rdata);
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
@@ -165,11 +157,5 @@ function setSoa(z: Zone, soa: RR): void {
     z.nodes.set(key, node);
   }
   node.rrsets.set(Type.SOA, { name: node.name, type: Type.SOA, class: soa.class, ttl: soa.ttl, rdata: [soa.rdata] });
-}
-
-/** The changeset that undoes `c` (used by revert, which records it as a new event). */
-export function invert(c: Changeset, newSoa: RR): Changeset {
-  if (!c.soaFrom) throw new Error('cannot invert the creation of a zone');
-  return { soaFrom: c.soaTo, soaTo: newSoa, removed: c.added, added: c.removed };
 }
 

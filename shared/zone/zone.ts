@@ -87,11 +87,6 @@ export function withSerial(rdata: Uint8Array, serial: number): Uint8Array {
   return out;
 }
 
-export function zoneSerial(z: Zone): number | undefined {
-  const soa = soaOf(z);
-  return soa ? soaSerial(soa.rdata) : undefined;
-}
-
 export function hasRecord(z: Zone, rr: RR): boolean {
   const set = rrsetOf(z, rr);
   return set !== undefined && set.class === rr.class && set.rdata.some((d) => rdataEqual(rr.type, d, rr.rdata));
@@ -193,12 +188,6 @@ export function canonicalRecords(z: Zone): RR[] {
   return sortedRecords(z, true);
 }
 
-export interface ZoneProblem {
-  name: Name;
-  type: number;
-  reason: string;
-}
-
 /**
  * Integrity rules a loaded zone must keep (the ones BIND's named-checkzone enforces as errors,
  * plus out-of-zone data, which BIND only ignores with a warning and we refuse).
@@ -234,30 +223,4 @@ export function addConflict(z: Zone, rr: RR): string | undefined {
     if (existing && !existing.rdata.some((d) => rdataEqual(rr.type, d, rr.rdata))) return `multiple ${typeName(rr.type)} records: ${rr.name} already has one`;
   }
   return undefined;
-}
-
-/** Problems at one owner node: CNAME and other data, several CNAMEs or DNAMEs, SOA counts. */
-export function checkNode(z: Zone, node: ZoneNode): ZoneProblem[] {
-  const out: ZoneProblem[] = [];
-  const cname = node.rrsets.get(Type.CNAME);
-  if (cname) {
-    if (cname.rdata.length > 1) out.push({ name: node.name, type: Type.CNAME, reason: `${node.name} has ${cname.rdata.length} CNAME records (only one is allowed)` });
-    const others = typesAt(node).filter((t) => !besideCname(t));
-    if (others.length > 0) out.push({ name: node.name, type: Type.CNAME, reason: `${node.name} has a CNAME and other data (${others.map(typeName).join(', ')})` });
-  }
-  const dname = node.rrsets.get(Type.DNAME);
-  if (dname && dname.rdata.length > 1) out.push({ name: node.name, type: Type.DNAME, reason: `${node.name} has ${dname.rdata.length} DNAME records (only one is allowed)` });
-  const soa = node.rrsets.get(Type.SOA);
-  if (soa && soa.rdata.length > 1) out.push({ name: node.name, type: Type.SOA, reason: `${node.name} has ${soa.rdata.length} SOA records (only one is allowed)` });
-  return out;
-}
-
-/** Whole-zone problems: node rules everywhere, plus an SOA and NS records at the apex. */
-export function checkZone(z: Zone): ZoneProblem[] {
-  const out: ZoneProblem[] = [];
-  for (const node of z.nodes.values()) out.push(...checkNode(z, node));
-  const apex = z.nodes.get(nameKey(z.origin));
-  if (!apex?.rrsets.has(Type.SOA)) out.push({ name: z.origin, type: Type.SOA, reason: `zone ${z.origin} has no SOA record at its apex` });
-  if (!apex?.rrsets.has(Type.NS)) out.push({ name: z.origin, type: Type.NS, reason: `zone ${z.origin} has no NS records at its apex` });
-  return out;
 }

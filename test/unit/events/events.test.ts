@@ -6,7 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { changesetOf, eventSerials, snapshotOf, zoneChanged, zoneCreated, zoneFromRecords } from '../../../shared/events/codec.ts';
 import { uuidv7 } from '../../../shared/events/id.ts';
-import { SchemaError, UPCASTERS, upcast, upcastData } from '../../../shared/events/upcast.ts';
+import { UPCASTERS, upcast, upcastData } from '../../../shared/events/upcast.ts';
 import { diff } from '../../../shared/zone/changeset.ts';
 import { loadZoneText } from '../../../shared/zone/load.ts';
 import { printZone, recordToText } from '../../../shared/zone/printer.ts';
