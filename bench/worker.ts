@@ -6,14 +6,13 @@
 //   worker.ts memory STORE_URL                     RSS before and after holding the projection
 
 import { Class, Type } from '../shared/dns/constants.ts';
-import { zoneChanged } from '../shared/events/codec.ts';
+import { snapshotOf, zoneChanged } from '../shared/events/codec.ts';
 import type { NewEvent } from '../shared/events/types.ts';
 import { openStore } from '../shared/store/open.ts';
 import { loadZoneFile } from '../shared/zone/load.ts';
 import { getRRset, recordCount, soaOf, withSerial } from '../shared/zone/zone.ts';
 import { materialize } from '../services/projector/materialize.ts';
 import { decideReload } from '../services/primary/reload.ts';
-import { snapshotOf } from '../shared/events/codec.ts';
 
 const ZONE = 'bench.test.';
 const [mode, url, arg, arg2] = process.argv.slice(2);

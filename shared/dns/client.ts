@@ -1,8 +1,7 @@
 // A minimal DNS client: one UDP exchange, or a TCP exchange that reads messages until told to stop.
 
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
-import { isIPv6 } from 'node:net';
+import { connect, isIPv6 } from 'node:net';
 import { FrameDecoder, frame } from './tcp.ts';
 
 export class ExchangeError extends Error {}

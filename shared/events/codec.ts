@@ -18,12 +18,17 @@ function stamp(body: ZoneEventBody, now: Date): NewEvent {
   return { ...body, id: uuidv7(now.getTime()), time: now.toISOString() };
 }
 
-export function zoneCreated(z: Zone, cause: CreateCause, actor: Actor, now = new Date(), note?: string): NewEvent {
+/** A whole zone as ZoneCreated and snapshots hold it: the serial, the SOA line, every other record's line. */
+function wholeZone(z: Zone): { serial: number; soa: string; records: string[] } {
   const soa = soaOf(z);
   if (!soa) throw new Error(`zone ${z.origin} has no SOA`);
   const records: string[] = [];
   for (const rr of recordsOf(z)) if (rr.type !== Type.SOA) records.push(recordToText(rr));
-  return stamp({ type: 'ZoneCreated', schemaVersion: 1, data: { serial: soaSerial(soa.rdata), soa: recordToText(soa), records, cause, actor, ...(note ? { note } : {}) } }, now);
+  return { serial: soaSerial(soa.rdata), soa: recordToText(soa), records };
+}
+
+export function zoneCreated(z: Zone, cause: CreateCause, actor: Actor, now = new Date(), note?: string): NewEvent {
+  return stamp({ type: 'ZoneCreated', schemaVersion: 1, data: { ...wholeZone(z), cause, actor, ...(note ? { note } : {}) } }, now);
 }
 
 export function zoneChanged(c: Changeset, cause: ChangeCause, actor: Actor, now = new Date(), extra: { revertTo?: number; fileSerial?: number; note?: string } = {}): NewEvent {
@@ -57,9 +62,5 @@ export function zoneFromRecords(origin: string, klass: number, soa: string, reco
 }
 
 export function snapshotOf(z: Zone, version: number, now = new Date()): Snapshot {
-  const soa = soaOf(z);
-  if (!soa) throw new Error(`zone ${z.origin} has no SOA`);
-  const records: string[] = [];
-  for (const rr of recordsOf(z)) if (rr.type !== Type.SOA) records.push(recordToText(rr));
-  return { zone: z.origin, version, serial: soaSerial(soa.rdata), time: now.toISOString(), soa: recordToText(soa), records };
+  return { zone: z.origin, version, time: now.toISOString(), ...wholeZone(z) };
 }
