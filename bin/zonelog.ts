@@ -19,6 +19,8 @@ import { printZone } from '../shared/zone/printer.ts';
 import { recordCount } from '../shared/zone/zone.ts';
 import { materialize, NotFound, type AsOf } from '../services/projector/materialize.ts';
 import { decideReload } from '../services/primary/reload.ts';
+import { ConfigError, loadConfig } from '../services/config/load.ts';
+import { serve, StartupError } from '../services/serve.ts';
 
 const USAGE = `usage: zonelog <command> [options]
 
@@ -29,6 +31,8 @@ const USAGE = `usage: zonelog <command> [options]
   history --zone NAME [--json] [--store URL]    one line per change: serial from->to, time, cause, actor, -/+
   snapshot --zone NAME [--store URL]            save a snapshot of the zone's current version
   demo [--store URL]                            import examples/*.zone and show their history
+  serve --config FILE                           answer queries and dynamic updates for the configured zones
+                                                (SIGHUP reloads zone files; SIGTERM stops)
 
   --store URL   sqlite:PATH (the embedded default, sqlite:data/zonelog.db) or postgres://...
                 (also from ZONELOG_STORE)
@@ -49,6 +53,7 @@ const options = {
   user: { type: 'string' },
   note: { type: 'string' },
   quiet: { type: 'boolean' },
+  config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -264,6 +269,37 @@ async function cmdDemo(o: Opts): Promise<number> {
   });
 }
 
+async function cmdServe(o: Opts): Promise<number> {
+  if (!o.config) throw new UsageError('serve needs --config FILE');
+  let cfg;
+  try {
+    cfg = loadConfig(o.config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`zonelog: ${e.message}\n`);
+    return 2;
+  }
+  const log = makeLogger('zonelog', { level: process.env.ZONELOG_LOG_LEVEL ?? cfg.logLevel });
+  let server;
+  try {
+    server = await serve(cfg, log);
+  } catch (e) {
+    if (!(e instanceof StartupError) && !(e instanceof NotFound)) throw e;
+    process.stderr.write(`zonelog: ${e.message}\n`);
+    log.error({ reason: e.message }, 'not started');
+    return 1;
+  }
+  process.on('SIGHUP', () => void server.reload('SIGHUP'));
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal }, 'stopping');
+  await server.stop();
+  log.info({}, 'stopped');
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -286,6 +322,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'history': return await cmdHistory(args, o);
       case 'snapshot': return await cmdSnapshot(args, o);
       case 'demo': return await cmdDemo(o);
+      case 'serve': return await cmdServe(o);
       default: throw new UsageError(`unknown command ${cmd}`);
     }
   } catch (e) {

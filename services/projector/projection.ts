@@ -1,41 +1,47 @@
 // The live projection: every zone current in memory, kept up by following the store's global order.
 
 import { nameKey, parentName, type Name } from '../../shared/dns/name.ts';
-import { snapshotOf } from '../../shared/events/codec.ts';
+import { changesetOf, snapshotOf } from '../../shared/events/codec.ts';
 import type { StoredEvent } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
+import type { Changeset } from '../../shared/zone/changeset.ts';
 import { evolve } from './evolve.ts';
+import { LiveZone } from './live-zone.ts';
 import { materialize } from './materialize.ts';
-import type { ZoneIndex } from './zone-index.ts';
 
-export interface ProjectedZone {
-  index: ZoneIndex;
-  /** The stream version the zone reflects. */
-  version: number;
-  /** Version of the last snapshot saved or loaded. */
-  snapshotVersion: number;
-}
+export type ProjectedZone = LiveZone;
+
+/** What changed in one zone: a new or replaced zone (index given), or a changeset. */
+export type Applied =
+  | { zone: Name; version: number; kind: 'created'; live: LiveZone }
+  | { zone: Name; version: number; kind: 'changed'; changeset: Changeset; event: StoredEvent | null };
 
 export interface ProjectionOptions {
   /** Save a snapshot once a zone is this many versions past its last one (default 1000; 0 never). */
   snapshotEvery?: number;
+  /** ...but no sooner than this long after the previous one (default 0), since a snapshot costs the whole zone. */
+  snapshotMinIntervalMs?: number;
   /** Events read per page from the global feed. */
   pageSize?: number;
-  onApplied?: (zone: Name, e: StoredEvent) => void;
+  onApplied?: (a: Applied) => void;
 }
 
 export class Projection {
   private readonly store: EventStore;
-  private readonly zones = new Map<string, ProjectedZone>();
+  /** Live zones by lower-case origin; the responder reads this map directly. */
+  readonly zones = new Map<string, LiveZone>();
   private readonly snapshotEvery: number;
+  private readonly snapshotMinIntervalMs: number;
   private readonly pageSize: number;
-  private readonly onApplied: ((zone: Name, e: StoredEvent) => void) | undefined;
+  onApplied: ((a: Applied) => void) | undefined;
   /** Global position up to which the feed has been read. */
   private position = 0;
+  private snapshotting = false;
 
   constructor(store: EventStore, opts: ProjectionOptions = {}) {
     this.store = store;
     this.snapshotEvery = opts.snapshotEvery ?? 1000;
+    this.snapshotMinIntervalMs = opts.snapshotMinIntervalMs ?? 0;
     this.pageSize = opts.pageSize ?? 1000;
     this.onApplied = opts.onApplied;
   }
@@ -44,11 +50,11 @@ export class Projection {
    * Loads every zone from its latest snapshot and the events after it, then reads the global
    * feed from the oldest zone head on, skipping what each zone already reflects.
    */
-  async start(): Promise<void> {
+  async start(onEvent?: (e: StoredEvent) => void): Promise<void> {
     let from = Number.POSITIVE_INFINITY;
     for (const h of await this.store.zones()) {
-      const m = await materialize(this.store, h.zone, { version: h.version });
-      this.zones.set(h.zone, { index: m.index, version: m.version, snapshotVersion: m.fromSnapshot ?? 0 });
+      const m = await materialize(this.store, h.zone, { version: h.version }, { onEvent });
+      this.zones.set(h.zone, new LiveZone(m.index, m.version, m.fromSnapshot ?? 0));
       for await (const e of this.store.readZone(h.zone, h.version, h.version)) from = Math.min(from, e.position);
     }
     this.position = Number.isFinite(from) ? from - 1 : 0;
@@ -69,22 +75,60 @@ export class Projection {
         if (cur && e.version !== cur.version + 1) throw new Error(`zone ${e.zone}: feed jumps from version ${cur.version} to ${e.version}`);
         // The position moves only once the event is applied: an event that fails is retried
         // (and fails loudly) on the next call instead of being skipped for good.
-        const index = evolve(cur?.index ?? null, e);
-        const next = { index, version: e.version, snapshotVersion: cur?.snapshotVersion ?? 0 };
-        this.zones.set(e.zone, next);
+        if (cur && e.type === 'ZoneChanged') {
+          const c = changesetOf(e, cur.index.zone.class);
+          cur.apply(c, e.version);
+          this.onApplied?.({ zone: e.zone, version: e.version, kind: 'changed', changeset: c, event: e });
+        } else {
+          const live = new LiveZone(evolve(cur?.index ?? null, e), e.version, cur?.snapshotVersion ?? 0);
+          this.zones.set(e.zone, live);
+          this.onApplied?.({ zone: e.zone, version: e.version, kind: 'created', live });
+        }
         this.position = e.position;
         applied++;
-        this.onApplied?.(e.zone, e);
-        if (this.snapshotEvery > 0 && next.version - next.snapshotVersion >= this.snapshotEvery) {
-          await this.store.saveSnapshot(snapshotOf(index.zone, next.version));
-          next.snapshotVersion = next.version;
-        }
       }
-      if (page.length < this.pageSize) return applied;
+      if (page.length < this.pageSize) break;
     }
+    await this.snapshotDue();
+    return applied;
   }
 
-  get(zone: Name): ProjectedZone | undefined {
+  /**
+   * Applies changes this process just made durable, without reading them back. The feed position
+   * stays put: catchUp later skips these by version, and still sees other writers' events.
+   */
+  applyLocal(zone: Name, firstVersion: number, changesets: Changeset[]): void {
+    const live = this.zones.get(nameKey(zone));
+    if (!live) throw new Error(`zone ${zone} is not in the projection`);
+    changesets.forEach((c, i) => {
+      const version = firstVersion + i;
+      if (version !== live.version + 1) throw new Error(`zone ${zone}: local change at version ${version}, projection at ${live.version}`);
+      live.apply(c, version);
+      this.onApplied?.({ zone: live.apexKey, version, kind: 'changed', changeset: c, event: null });
+    });
+  }
+
+  /** Saves a snapshot of each zone far enough past its last one; one at a time. */
+  async snapshotDue(now = Date.now()): Promise<number> {
+    if (this.snapshotEvery <= 0 || this.snapshotting) return 0;
+    this.snapshotting = true;
+    let saved = 0;
+    try {
+      for (const z of this.zones.values()) {
+        if (z.version - z.snapshotVersion < this.snapshotEvery || now - z.snapshotAt < this.snapshotMinIntervalMs) continue;
+        const version = z.version;
+        await this.store.saveSnapshot(snapshotOf(z.index.zone, version));
+        z.snapshotVersion = version;
+        z.snapshotAt = now;
+        saved++;
+      }
+    } finally {
+      this.snapshotting = false;
+    }
+    return saved;
+  }
+
+  get(zone: Name): LiveZone | undefined {
     return this.zones.get(nameKey(zone));
   }
 
@@ -93,7 +137,7 @@ export class Projection {
   }
 
   /** The zone with the longest origin that contains `qname`. */
-  zoneFor(qname: Name): ProjectedZone | undefined {
+  zoneFor(qname: Name): LiveZone | undefined {
     for (let k = nameKey(qname); ; k = parentName(k)) {
       const z = this.zones.get(k);
       if (z) return z;

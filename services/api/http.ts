@@ -1,0 +1,39 @@
+// The admin HTTP listener: Prometheus /metrics and /healthz.
+
+import http from 'node:http';
+import type { Endpoint } from '../config/types.ts';
+import { CONTENT_TYPE, type Registry } from '../../shared/metrics.ts';
+
+export interface Health {
+  ok: boolean;
+  [k: string]: unknown;
+}
+
+export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promise<Health>): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(registry.render());
+      return;
+    }
+    if (path === '/healthz') {
+      health().then(
+        (h) => res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(h) + '\n'),
+        (e: Error) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: e.message }) + '\n'),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: ep.address, port: ep.port }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,67 @@
+// The server's configuration once loaded and checked: the shape every service reads.
+
+import type { Name } from '../../shared/dns/name.ts';
+
+export type SerialPolicy = 'increment' | 'unixtime' | 'dateserial';
+
+/** An address and port to listen on or send to. IPv6 addresses are written without brackets. */
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface KeyConfig {
+  /** Key name as an absolute DNS name, e.g. "ddns-key." */
+  name: Name;
+  algorithm: string;
+  /** Base64 secret. */
+  secret: string;
+}
+
+/**
+ * One grant. It matches a request when every given condition holds: signed with `key`, sent
+ * from inside `address` (a prefix such as 127.0.0.0/8 or ::1/128, or a single address). For
+ * updates, `names` (absolute names; a leading "*." means any name strictly below) and `types`
+ * (type numbers) narrow what the grant lets the requester change; absent means anything.
+ */
+export interface Grant {
+  key?: Name;
+  address?: string;
+  names?: Name[];
+  types?: number[];
+}
+
+export interface ZoneConfig {
+  /** Absolute, as written (case kept). */
+  name: Name;
+  /** Absolute path of the zone file (primary zones). */
+  file?: string;
+  serialPolicy: SerialPolicy;
+  allowUpdate: Grant[];
+  allowTransfer: Grant[];
+  notify: Endpoint[];
+}
+
+export interface ServerConfig {
+  /** Absolute path of the file this came from, for messages. */
+  source: string;
+  listen: Endpoint[];
+  http: Endpoint | null;
+  /** sqlite:ABSOLUTE_PATH or postgres://... */
+  store: string;
+  keys: KeyConfig[];
+  zones: ZoneConfig[];
+  /** Extra threads answering UDP queries beside the main one (0: the main thread only). */
+  queryThreads: number;
+  /** Idle TCP connections are closed after this long (RFC 7766 §6.2.3). */
+  tcpIdleTimeoutMs: number;
+  /** Most updates decided and made durable together in one group commit. */
+  maxBatch: number;
+  /** Snapshot a zone once it is this many versions past its last snapshot... */
+  snapshotEvery: number;
+  /** ...and at least this long after it. */
+  snapshotMinIntervalMs: number;
+  /** How often to read other writers' events from a shared store (ms). */
+  pollMs: number;
+  logLevel: string;
+}

@@ -1,0 +1,116 @@
+// UDP and TCP listeners (RFC 1035 §4.2, RFC 7766): bytes in, a handler's answer out, nothing thrown.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { isIPv6 } from 'node:net';
+import { frame, FrameDecoder } from '../../shared/dns/tcp.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { Endpoint } from '../config/types.ts';
+import type { Peer } from './query.ts';
+
+export type Handler = (msg: Buffer, peer: Peer) => Buffer | null | Promise<Buffer | null>;
+
+/** SERVFAIL for a request whose handling threw: the client hears something, the server goes on. */
+function servfail(msg: Buffer): Buffer | null {
+  if (msg.length < 12 || (msg[2] & 0x80) !== 0) return null;
+  const out = Buffer.alloc(12);
+  msg.copy(out, 0, 0, 4);
+  out[2] = 0x80 | (msg[2] & 0x79);
+  out[3] = 2;
+  return out;
+}
+
+/** Runs the handler; `done` gets the answer, or null for silence, exactly once. */
+function safely(handler: Handler, msg: Buffer, peer: Peer, log: Logger, done: (b: Buffer | null) => void): void {
+  const failed = (e: unknown): void => {
+    log.error({ err: e, address: peer.address, port: peer.port, transport: peer.transport }, 'internal error answering a message');
+    done(servfail(msg));
+  };
+  let r: Buffer | null | Promise<Buffer | null>;
+  try {
+    r = handler(msg, peer);
+  } catch (e) {
+    return failed(e);
+  }
+  if (r === null || Buffer.isBuffer(r)) return done(r);
+  (r as Promise<Buffer | null>).then(done, failed);
+}
+
+/** A UDP socket in the port's SO_REUSEPORT group, so query threads can share the port. */
+export function listenUdp(ep: Endpoint, handler: Handler, log: Logger): Promise<dgram.Socket> {
+  const s = dgram.createSocket({ type: isIPv6(ep.address) ? 'udp6' : 'udp4', reusePort: true });
+  s.on('message', (msg, r) => {
+    const peer: Peer = { address: r.address, port: r.port, transport: 'udp' };
+    safely(handler, msg, peer, log, (b) => {
+      if (b) s.send(b, r.port, r.address);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.bind({ address: ep.address, port: ep.port }, () => {
+      s.off('error', reject);
+      s.on('error', (e) => log.error({ err: e }, 'UDP socket error'));
+      resolve(s);
+    });
+  });
+}
+
+export interface TcpOptions {
+  idleMs: number;
+  /** Requests one connection may have unanswered before we stop reading from it. */
+  maxInFlight?: number;
+}
+
+/**
+ * TCP with pipelining (RFC 7766 §6.2.1.1): every framed request is handled at once and each
+ * answer goes out when ready, so a slow UPDATE does not hold up the queries behind it. A
+ * connection idle for `idleMs` with nothing in flight is closed.
+ */
+export function listenTcp(ep: Endpoint, handler: Handler, log: Logger, o: TcpOptions): Promise<net.Server> {
+  const maxInFlight = o.maxInFlight ?? 100;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
+    const peer: Peer = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, transport: 'tcp' };
+    const frames = new FrameDecoder();
+    let inFlight = 0;
+    sock.setNoDelay(true);
+    sock.setTimeout(o.idleMs);
+    sock.on('timeout', () => {
+      if (inFlight === 0) sock.destroy();
+    });
+    sock.on('error', () => sock.destroy());
+    const send = (b: Buffer | null): void => {
+      inFlight--;
+      if (b && !sock.destroyed) sock.write(frame(b));
+      if (inFlight < maxInFlight && sock.isPaused()) sock.resume();
+    };
+    sock.on('data', (chunk: Buffer) => {
+      for (const msg of frames.push(chunk)) {
+        inFlight++;
+        safely(handler, msg, peer, log, send);
+      }
+      if (inFlight >= maxInFlight) sock.pause();
+    });
+  });
+  connections.set(server, open);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: ep.address, port: ep.port }, () => {
+      server.off('error', reject);
+      server.on('error', (e) => log.error({ err: e }, 'TCP listener error'));
+      resolve(server);
+    });
+  });
+}
+
+const connections = new WeakMap<net.Server, Set<net.Socket>>();
+
+/** Stops listening and closes every open connection. */
+export function closeTcp(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const s of connections.get(server) ?? []) s.destroy();
+  });
+}

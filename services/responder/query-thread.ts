@@ -1,0 +1,76 @@
+// A query thread: a replica of the served zones, fed changes by the main thread, answering UDP itself.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { makeKey, keyring } from '../../shared/dns/tsig.ts';
+import { makeLogger } from '../../shared/log.ts';
+import type { Changeset } from '../../shared/zone/changeset.ts';
+import type { Zone } from '../../shared/zone/zone.ts';
+import type { Endpoint, KeyConfig } from '../config/types.ts';
+import { LiveZone } from '../projector/live-zone.ts';
+import { ZoneIndex } from '../projector/zone-index.ts';
+import { listenUdp } from './listen.ts';
+import { Responder } from './query.ts';
+
+/** What the main thread tells a query thread. */
+export type ToQueryThread =
+  | { t: 'zone'; zone: Zone; version: number }
+  | { t: 'change'; zone: string; version: number; changeset: Changeset }
+  | { t: 'drop'; zone: string };
+
+/** What a query thread tells the main thread. */
+export type FromQueryThread =
+  | { t: 'ready' }
+  | { t: 'forward'; endpoint: number; msg: Uint8Array; address: string; port: number }
+  | { t: 'counts'; byRcode: number[] };
+
+export interface QueryThreadData {
+  listen: Endpoint[];
+  keys: KeyConfig[];
+  logLevel: string;
+}
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const data = workerData as QueryThreadData;
+  const log = makeLogger('zonelog', { level: data.logLevel });
+  const zones = new Map<string, LiveZone>();
+  const byRcode = new Array<number>(16).fill(0);
+  // Which listen endpoint the message being handled came in on: handle() reaches the forwarder
+  // synchronously, before it returns, so this is always the current message's.
+  let endpoint = 0;
+  // UPDATE and NOTIFY belong to the main thread, which answers from the same address and port.
+  const responder = new Responder(zones, keyring(data.keys.map((k) => makeKey(k.name, k.algorithm, k.secret))), (m, peer) => {
+    const msg: FromQueryThread = { t: 'forward', endpoint, msg: m.wire, address: peer.address, port: peer.port };
+    port.postMessage(msg);
+    return null;
+  }, { onResponse: (r) => byRcode[r]++ });
+  port.on('message', (m: ToQueryThread) => {
+    if (m.t === 'zone') {
+      const live = new LiveZone(new ZoneIndex(m.zone), m.version);
+      zones.set(live.apexKey, live);
+      responder.clearCache();
+    } else if (m.t === 'change') {
+      const live = zones.get(m.zone);
+      if (live && m.version === live.version + 1) live.apply(m.changeset, m.version);
+      else log.error({ zone: m.zone, version: m.version, have: live?.version }, 'query thread missed a change; waiting for the zone again');
+    } else if (m.t === 'drop') {
+      zones.delete(m.zone);
+      responder.clearCache();
+    }
+  });
+  for (let i = 0; i < data.listen.length; i++) {
+    const ep = i;
+    await listenUdp(data.listen[i], (msg, peer) => {
+      endpoint = ep;
+      return responder.handle(msg, peer);
+    }, log);
+  }
+  setInterval(() => {
+    const msg: FromQueryThread = { t: 'counts', byRcode: [...byRcode] };
+    byRcode.fill(0);
+    port.postMessage(msg);
+  }, 1000).unref();
+  port.postMessage({ t: 'ready' } satisfies FromQueryThread);
+}
+
+void main();

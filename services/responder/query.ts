@@ -1,0 +1,250 @@
+// Answers queries: a fast path over cached wire answers, and the full path for everything else.
+
+import { Opcode, Rcode, Type } from '../../shared/dns/constants.ts';
+import { decodeMessage, encodeMessage, emptyMessage, type Decoded, type Message } from '../../shared/dns/message.ts';
+import { nameKey, parentName, readName, type Name } from '../../shared/dns/name.ts';
+import { appendUnsignedTsig, nowSeconds, signMessage, verifyMessage, type Keyring } from '../../shared/dns/tsig.ts';
+import { OUR_UDP_SIZE, buildAnswer, truncatedCopy, type QueryEdns } from './answer.ts';
+import type { CacheEntry, LiveZone } from '../projector/live-zone.ts';
+
+export type Transport = 'udp' | 'tcp';
+
+/** Where a request came from. */
+export interface Peer {
+  address: string;
+  port: number;
+  transport: Transport;
+}
+
+/** Handles what is not a query (UPDATE, NOTIFY, transfers): the primary and secondary services. */
+export type OtherHandler = (m: Decoded, peer: Peer) => Promise<Buffer | null> | Buffer | null;
+
+export interface ResponderStats {
+  /** Responses by RCODE name. */
+  onResponse?: (rcode: number) => void;
+}
+
+/** Cached entries beyond this are dropped wholesale; a busy zone refills what it needs. */
+const MAX_CACHE = 1_000_000;
+
+/** What the fast path could not take: a message for the full decoder. */
+const FULL = Symbol('full');
+
+export class Responder {
+  /** The zones served, by lower-case origin: the live projection's own map. */
+  private readonly zones: ReadonlyMap<string, LiveZone>;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly scratch = Buffer.allocUnsafe(300);
+  keys: Keyring;
+  other: OtherHandler | null;
+  stats: ResponderStats;
+
+  constructor(zones: ReadonlyMap<string, LiveZone>, keys: Keyring, other: OtherHandler | null = null, stats: ResponderStats = {}) {
+    this.zones = zones;
+    this.keys = keys;
+    this.other = other;
+    this.stats = stats;
+  }
+
+  /** Call when a zone appears or goes: a cached answer may belong to another zone now. */
+  clearCache(): void {
+    this.cache.clear();
+  }
+
+  /** The zone with the longest origin containing `key` (a lower-case name). */
+  zoneFor(key: string): LiveZone | undefined {
+    for (let k = key; ; k = parentName(k)) {
+      const z = this.zones.get(k);
+      if (z) return z;
+      if (k === '.') return undefined;
+    }
+  }
+
+  /**
+   * Answers one message. Returns the response, or null to stay silent (a response, or fewer than
+   * 12 octets: nothing to answer to). Plain queries never leave the synchronous fast path.
+   */
+  handle(msg: Buffer, peer: Peer): Buffer | null | Promise<Buffer | null> {
+    const fast = this.fast(msg, peer.transport === 'tcp');
+    if (fast !== FULL) {
+      if (fast !== null) this.stats.onResponse?.(fast[3] & 0xf);
+      return fast;
+    }
+    return this.full(msg, peer);
+  }
+
+  /**
+   * A QUERY with one question, no records but an optional OPT, and an uncompressed name: the
+   * shape of nearly every query. Its answer comes from the cache with the ID, RD, CD and the
+   * question's spelling copied in, so 0x20 case is echoed without re-encoding.
+   */
+  private fast(msg: Buffer, tcp: boolean): Buffer | null | typeof FULL {
+    const len = msg.length;
+    if (len < 12) return null;
+    const f2 = msg[2];
+    if ((f2 & 0x80) !== 0) return null;
+    if ((f2 & 0x78) !== 0 || msg[4] !== 0 || msg[5] !== 1 || msg[6] !== 0 || msg[7] !== 0 || msg[8] !== 0 || msg[9] !== 0 || msg[10] !== 0 || msg[11] > 1) return FULL;
+    const s = this.scratch;
+    let p = 12;
+    let n = 0;
+    for (;;) {
+      if (p >= len) return FULL;
+      const l = msg[p];
+      if (l === 0) break;
+      if (l > 63 || p + l + 1 > len || n + l + 1 > 254) return FULL;
+      s[n++] = l;
+      for (let i = p + 1, end = p + 1 + l; i < end; i++) {
+        const c = msg[i];
+        s[n++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+      }
+      p += l + 1;
+    }
+    const qnameEnd = p + 1;
+    if (qnameEnd + 4 > len) return FULL;
+    const qtype = (msg[qnameEnd] << 8) | msg[qnameEnd + 1];
+    const qclass = (msg[qnameEnd + 2] << 8) | msg[qnameEnd + 3];
+    if (qtype === Type.AXFR || qtype === Type.IXFR || qtype === Type.OPT || qtype === Type.TSIG || qtype === 0) return FULL;
+    let edns: QueryEdns | null = null;
+    let limit = 512;
+    const at = qnameEnd + 4;
+    if (msg[11] === 1) {
+      // OPT: root owner, type 41, then class = payload size, TTL = ext-rcode/version/flags.
+      if (at + 11 > len || msg[at] !== 0 || msg[at + 1] !== 0 || msg[at + 2] !== 41 || msg[at + 6] !== 0) return FULL;
+      if (at + 11 + ((msg[at + 9] << 8) | msg[at + 10]) !== len) return FULL;
+      edns = { do: (msg[at + 7] & 0x80) !== 0 };
+      limit = Math.min(Math.max(512, (msg[at + 3] << 8) | msg[at + 4]), OUR_UDP_SIZE);
+    } else if (at !== len) return FULL;
+    const key = s.toString('latin1', 0, n) + (tcp && qtype === Type.ANY ? 't' : '') + (edns ? (edns.do ? 'D' : 'E') : '') + String.fromCharCode(qtype, qclass);
+    let e = this.cache.get(key);
+    if (e === undefined || !e.zone.fresh(e)) {
+      const made = this.compile(msg, qnameEnd, qtype, qclass, edns, tcp);
+      if (made === null) return FULL;
+      e = made;
+      if (this.cache.size >= MAX_CACHE) this.cache.clear();
+      this.cache.set(key, e);
+    }
+    let src = e.wire;
+    if (!tcp && src.length > limit) src = e.truncated ??= truncatedCopy(e.wire, e.questionEnd, edns);
+    const out = Buffer.allocUnsafe(src.length);
+    src.copy(out);
+    out[0] = msg[0];
+    out[1] = msg[1];
+    out[2] = (out[2] & 0xfe) | (f2 & 0x01);
+    out[3] = (out[3] & 0xef) | (msg[3] & 0x10);
+    msg.copy(out, 12, 12, qnameEnd);
+    return out;
+  }
+
+  private compile(msg: Buffer, qnameEnd: number, qtype: number, qclass: number, edns: QueryEdns | null, tcp: boolean): CacheEntry | null {
+    let qname: Name;
+    try {
+      qname = readName(msg, 12, false)[0];
+    } catch {
+      return null;
+    }
+    const zone = this.zoneFor(nameKey(qname));
+    if (!zone || qclass !== zone.index.zone.class) return null;
+    const b = buildAnswer(zone.index, qname, qtype, qclass, { edns, tcp });
+    if (b.questionEnd !== qnameEnd + 4) return null;
+    return { zone, wire: b.wire, truncated: null, questionEnd: b.questionEnd, rcode: b.rcode, deps: b.deps, generation: zone.generation };
+  }
+
+  /** Everything else: decoded whole, so every malformation gets FORMERR and TSIG is checked. */
+  private async full(msg: Buffer, peer: Peer): Promise<Buffer | null> {
+    const reply = await this.fullReply(msg, peer);
+    if (reply !== null) this.stats.onResponse?.(reply[3] & 0xf);
+    return reply;
+  }
+
+  private async fullReply(msg: Buffer, peer: Peer): Promise<Buffer | null> {
+    const r = decodeMessage(msg);
+    if (!r.ok) return formerr(msg);
+    const m = r.value;
+    if (m.qr) return null;
+    if (m.edns && m.edns.version !== 0) {
+      return encodeMessage(reply(m, { rcode: Rcode.BADVERS, question: m.question.slice(0, 1), edns: ourEdns(m) }));
+    }
+    if (m.opcode === Opcode.QUERY) return this.query(m, peer);
+    if (this.other && (m.opcode === Opcode.UPDATE || m.opcode === Opcode.NOTIFY)) return this.other(m, peer);
+    return encodeMessage(reply(m, { rcode: Rcode.NOTIMP, question: m.question.slice(0, 1), edns: ourEdns(m) }));
+  }
+
+  private query(m: Decoded, peer: Peer): Buffer | null {
+    if (m.question.length !== 1 || m.answer.length > 0 || m.authority.length > 0) {
+      return encodeMessage(reply(m, { rcode: Rcode.FORMERR, edns: ourEdns(m) }));
+    }
+    const q = m.question[0];
+    let key = null;
+    if (m.tsig) {
+      const v = verifyMessage(m, this.keys);
+      if (!v.ok) return tsigRefusal(m, v);
+      key = v.key;
+    }
+    let wire: Buffer;
+    const zone = this.zoneFor(nameKey(q.name));
+    if (q.type === Type.AXFR || q.type === Type.IXFR) {
+      wire = encodeMessage(reply(m, { rcode: zone ? Rcode.NOTIMP : Rcode.REFUSED, question: [q], edns: ourEdns(m) }));
+    } else if (!zone || q.class !== zone.index.zone.class || q.type === Type.OPT || q.type === Type.TSIG || q.type === 0) {
+      wire = encodeMessage(reply(m, { rcode: zone && q.class === zone.index.zone.class ? Rcode.FORMERR : Rcode.REFUSED, question: [q], edns: ourEdns(m) }));
+    } else {
+      const edns = m.edns ? { do: (m.edns.flags & 0x8000) !== 0 } : null;
+      const b = buildAnswer(zone.index, q.name, q.type, q.class, { edns, tcp: peer.transport === 'tcp' });
+      wire = b.wire;
+      wire.writeUInt16BE(m.id, 0);
+      wire[2] |= m.rd ? 1 : 0;
+      wire[3] |= m.cd ? 0x10 : 0;
+      const limit = m.edns ? Math.min(Math.max(512, m.edns.udpSize), OUR_UDP_SIZE) : 512;
+      // Leave room for the TSIG record when deciding whether a UDP answer fits.
+      const room = key ? 100 + key.name.length + key.algorithm.name.length + key.algorithm.size : 0;
+      if (peer.transport === 'udp' && wire.length + room > limit) wire = truncatedCopy(wire, b.questionEnd, edns);
+    }
+    if (key && m.tsig) return signMessage(wire, key, { requestMac: m.tsig.mac }).wire;
+    return wire;
+  }
+}
+
+/** The OPT to answer with when the query had one. */
+export function ourEdns(m: Message): Message['edns'] {
+  return m.edns ? { udpSize: OUR_UDP_SIZE, version: 0, flags: m.edns.flags & 0x8000, options: [] } : null;
+}
+
+/** A response skeleton for a request: same ID, opcode, RD and CD. */
+export function reply(m: Message, fields: Partial<Message>): Message {
+  return emptyMessage({ id: m.id, qr: true, opcode: m.opcode, rd: m.rd, cd: m.cd, ...fields });
+}
+
+/**
+ * FORMERR for a message that would not decode: the header echoed with no sections, or nothing if
+ * the header itself is short or the message is a response.
+ */
+export function formerr(msg: Buffer): Buffer | null {
+  if (msg.length < 12 || (msg[2] & 0x80) !== 0) return null;
+  const out = Buffer.alloc(12);
+  msg.copy(out, 0, 0, 4);
+  out[2] = 0x80 | (msg[2] & 0x79);
+  out[3] = Rcode.FORMERR;
+  return out;
+}
+
+/**
+ * The answer to a request whose TSIG failed (RFC 8945 §5.2): NOTAUTH with the TSIG error. BADKEY
+ * and BADSIG answers are unsigned; BADTIME is signed and carries our time.
+ */
+export function tsigRefusal(m: Decoded, v: Exclude<ReturnType<typeof verifyMessage>, { ok: true }>): Buffer {
+  if (v.failure === 'FORMERR' || v.failure === 'UNSIGNED' || !m.tsig) return encodeMessage(reply(m, { rcode: Rcode.FORMERR, question: m.question.slice(0, 1) }));
+  const base = encodeMessage(reply(m, { rcode: Rcode.NOTAUTH, question: m.question.slice(0, 1) }));
+  return tsigErrorWire(base, m, v);
+}
+
+function tsigErrorWire(base: Buffer, m: Decoded, v: Exclude<ReturnType<typeof verifyMessage>, { ok: true }>): Buffer {
+  if (v.key && v.failure === 'BADTIME') {
+    // Our clock goes in Other Data so the client can see how far apart we are (RFC 8945 §5.2.3).
+    const now = nowSeconds();
+    const other = Buffer.alloc(6);
+    other.writeUInt16BE(Math.floor(now / 0x100000000), 0);
+    other.writeUInt32BE(now % 0x100000000, 2);
+    return signMessage(base, v.key, { requestMac: m.tsig!.mac, error: v.tsigError, other, time: m.tsig!.timeSigned }).wire;
+  }
+  return appendUnsignedTsig(base, m.tsig!, v.tsigError);
+}
+

@@ -1,0 +1,274 @@
+// `zonelog serve`: every service in one process — store, projection, writers, listeners, query threads, HTTP.
+
+import type dgram from 'node:dgram';
+import type http from 'node:http';
+import type net from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { Opcode, Rcode, rcodeName } from '../shared/dns/constants.ts';
+import { encodeMessage } from '../shared/dns/message.ts';
+import { nameKey, type Name } from '../shared/dns/name.ts';
+import { keyring, makeKey, type Keyring } from '../shared/dns/tsig.ts';
+import type { Logger } from '../shared/log.ts';
+import { Registry } from '../shared/metrics.ts';
+import { progress } from '../shared/progress.ts';
+import { openStore } from '../shared/store/open.ts';
+import { ConcurrencyError, type EventStore } from '../shared/store/port.ts';
+import { loadZoneFile } from '../shared/zone/load.ts';
+import { formatIssue } from '../shared/zone/parser.ts';
+import { recordCount } from '../shared/zone/zone.ts';
+import type { ServerConfig, ZoneConfig } from './config/types.ts';
+import { listenHttp } from './api/http.ts';
+import { handleUpdate } from './primary/handler.ts';
+import { decideReload } from './primary/reload.ts';
+import { ZoneWriter } from './primary/writer.ts';
+import { Projection, type Applied } from './projector/projection.ts';
+import { closeTcp, listenTcp, listenUdp } from './responder/listen.ts';
+import type { FromQueryThread, QueryThreadData, ToQueryThread } from './responder/query-thread.ts';
+import { Responder, ourEdns, reply, type Peer } from './responder/query.ts';
+
+/** Startup failed before anything was served; the message says what and where. */
+export class StartupError extends Error {}
+
+export interface Server {
+  config: ServerConfig;
+  /** Reads every zone file again; each difference becomes a reload event. */
+  reload(why: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function metricsFor(registry: Registry) {
+  return {
+    queries: registry.counter('zonelog_queries_total', 'Responses sent to queries and other requests, by RCODE.', ['rcode']),
+    updates: registry.counter('zonelog_updates_total', 'Dynamic updates by zone and result (applied, unchanged, refused, failed).', ['zone', 'result']),
+    append: registry.histogram('zonelog_append_seconds', 'Time to make one batch of update events durable.', ['zone'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
+    batch: registry.histogram('zonelog_append_events', 'Events per durable append (group commit size).', ['zone'], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]),
+    version: registry.gauge('zonelog_zone_version', 'Events in the zone\'s stream (its version) as served.', ['zone']),
+    serial: registry.gauge('zonelog_zone_serial', 'SOA serial served.', ['zone']),
+    records: registry.gauge('zonelog_zone_records', 'Records in the zone as served.', ['zone']),
+  };
+}
+
+/** Makes sure every configured zone has a stream: a missing one is imported from its file, whole. */
+async function ensureZones(cfg: ServerConfig, store: EventStore, log: Logger): Promise<void> {
+  const missing: { z: ZoneConfig; zone: ReturnType<typeof loadZoneFile>['zone'] }[] = [];
+  const problems: string[] = [];
+  for (const z of cfg.zones) {
+    if (await store.head(nameKey(z.name))) continue;
+    const p = progress(`reading ${z.file}`, undefined);
+    const r = loadZoneFile(z.file!, { origin: z.name, onRecord: () => p.tick() });
+    p.done();
+    for (const e of r.errors) problems.push(formatIssue(e));
+    if (r.errors.length === 0) missing.push({ z, zone: r.zone });
+  }
+  // Nothing is imported unless every file is good: the server never starts half-configured.
+  if (problems.length > 0) throw new StartupError(`zone file errors; nothing was imported or served:\n${problems.join('\n')}`);
+  for (const { z, zone } of missing) {
+    const d = decideReload(null, zone, { user: 'zonelog serve' });
+    if (d.kind !== 'create') throw new StartupError(`zone ${z.name}: ${d.kind === 'refused' ? d.reason : 'cannot be created'}`);
+    try {
+      const res = await store.append(nameKey(z.name), [d.event], 'no-zone');
+      log.info({ zone: z.name, serial: d.serial, records: recordCount(zone), version: res.version, file: z.file, cause: 'import' }, 'zone created');
+    } catch (e) {
+      // Another server on the same store imported it first; its copy is the zone now.
+      if (!(e instanceof ConcurrencyError)) throw e;
+    }
+  }
+}
+
+export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
+  const registry = new Registry();
+  const m = metricsFor(registry);
+  const store = await openStore(cfg.store);
+  const closers: (() => Promise<void> | void)[] = [() => store.close()];
+  const stop = async (): Promise<void> => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    await ensureZones(cfg, store, log);
+    const keys: Keyring = keyring(cfg.keys.map((k) => makeKey(k.name, k.algorithm, k.secret)));
+    const threads: Worker[] = [];
+    const broadcast = (msg: ToQueryThread): void => {
+      for (const t of threads) t.postMessage(msg);
+    };
+    const projection = new Projection(store, {
+      snapshotEvery: cfg.snapshotEvery,
+      snapshotMinIntervalMs: cfg.snapshotMinIntervalMs,
+    });
+    let replaying: ReturnType<typeof progress> | null = null;
+    let replayed = 0;
+    await projection.start(() => {
+      replayed++;
+      if (replayed === 1000) replaying = progress('replaying events', undefined);
+      replaying?.tick();
+    });
+    (replaying as ReturnType<typeof progress> | null)?.done();
+    const served = new Set(cfg.zones.map((z) => nameKey(z.name)));
+    const observe = (zone: string): void => {
+      const live = projection.get(zone);
+      if (!live) return;
+      m.version.set({ zone }, live.version);
+      m.serial.set({ zone }, live.index.serial);
+    };
+    for (const z of served) {
+      observe(z);
+      m.records.set({ zone: z }, recordCount(projection.get(z)!.index.zone));
+    }
+    let responder: Responder | null = null;
+    projection.onApplied = (a: Applied) => {
+      if (!served.has(a.zone)) return;
+      if (a.kind === 'changed') broadcast({ t: 'change', zone: a.zone, version: a.version, changeset: a.changeset });
+      else {
+        broadcast({ t: 'zone', zone: a.live.index.zone, version: a.version });
+        responder?.clearCache();
+      }
+      observe(a.zone);
+    };
+
+    const writers = new Map<string, ZoneWriter>();
+    for (const z of cfg.zones) {
+      const zone = nameKey(z.name);
+      writers.set(zone, new ZoneWriter({
+        zone, store, projection, log, maxBatch: cfg.maxBatch,
+        policy: { grants: z.allowUpdate, serialPolicy: z.serialPolicy },
+        hooks: {
+          onAppend: (zn, secs, n) => {
+            m.append.observe({ zone: zn }, secs);
+            m.batch.observe({ zone: zn }, n);
+          },
+          onOutcome: (zn, o) => m.updates.inc({ zone: zn, result: o.applied ? 'applied' : o.rcode === Rcode.NOERROR ? 'unchanged' : o.rcode === Rcode.SERVFAIL ? 'failed' : 'refused' }),
+        },
+      }));
+    }
+    // Only zones in the config are served, even if the store holds others.
+    const zones = new Map([...projection.zones].filter(([k]) => served.has(k)));
+    for (const k of served) if (!zones.has(k)) throw new StartupError(`zone ${k} has no events in ${cfg.store}`);
+    projection.onApplied = ((inner) => (a: Applied) => {
+      if (a.kind === 'created' && served.has(a.zone)) zones.set(a.zone, a.live);
+      inner(a);
+    })(projection.onApplied);
+
+    const byRcode = new Array<number>(16).fill(0);
+    responder = new Responder(zones, keys, (msg, peer) => {
+      if (msg.opcode === Opcode.UPDATE) {
+        return handleUpdate(msg, peer, { writers, keys: () => keys, log, onRefused: (zone, rcode) => m.updates.inc({ zone: nameKey(zone), result: 'refused' }, rcode >= 0 ? 1 : 0) });
+      }
+      // NOTIFY is for secondary zones, which come with the secondary service.
+      log.info({ opcode: 'NOTIFY', zone: msg.question[0]?.name, address: peer.address }, 'NOTIFY received for a zone we are primary for; ignored');
+      return encodeMessage(reply(msg, { rcode: Rcode.NOTIMP, question: msg.question.slice(0, 1), edns: ourEdns(msg) }));
+    }, { onResponse: (r) => byRcode[r]++ });
+    const flushCounts = (counts: number[]): void => {
+      counts.forEach((n, r) => {
+        if (n > 0) m.queries.inc({ rcode: rcodeName(r) }, n);
+      });
+    };
+    const countTimer = setInterval(() => {
+      flushCounts(byRcode);
+      byRcode.fill(0);
+    }, 1000);
+    countTimer.unref();
+    closers.push(() => clearInterval(countTimer));
+
+    const handler = (msg: Buffer, peer: Peer) => responder!.handle(msg, peer);
+    const udp: dgram.Socket[] = [];
+    const tcp: net.Server[] = [];
+    for (const ep of cfg.listen) {
+      // TCP first: its bind is exclusive, so a port another server holds is found here, before
+      // the UDP socket (which shares the port with our query threads) could join it.
+      try {
+        tcp.push(await listenTcp(ep, handler, log, { idleMs: cfg.tcpIdleTimeoutMs }));
+        udp.push(await listenUdp(ep, handler, log));
+      } catch (e) {
+        throw new StartupError(`cannot listen on ${ep.address}:${ep.port}: ${(e as Error).message}`);
+      }
+    }
+    closers.push(async () => {
+      for (const s of udp) s.close();
+      await Promise.all(tcp.map(closeTcp));
+    });
+
+    // Query threads share the UDP ports (SO_REUSEPORT) and answer from replicas of the zones.
+    const data: QueryThreadData = { listen: cfg.listen, keys: cfg.keys, logLevel: cfg.logLevel };
+    const readies: Promise<void>[] = [];
+    for (let i = 0; i < cfg.queryThreads; i++) {
+      const t = new Worker(new URL('./responder/query-thread.ts', import.meta.url), { workerData: data });
+      threads.push(t);
+      for (const [, live] of zones) t.postMessage({ t: 'zone', zone: live.index.zone, version: live.version } satisfies ToQueryThread);
+      readies.push(new Promise((resolve, reject) => {
+        t.once('error', reject);
+        t.on('message', (msg: FromQueryThread) => {
+          if (msg.t === 'ready') resolve();
+          else if (msg.t === 'counts') flushCounts(msg.byRcode);
+          else if (msg.t === 'forward') {
+            const sock = udp[msg.endpoint];
+            const peer: Peer = { address: msg.address, port: msg.port, transport: 'udp' };
+            Promise.resolve(responder!.handle(Buffer.from(msg.msg), peer)).then(
+              (b) => b && sock.send(b, msg.port, msg.address),
+              (e: unknown) => log.error({ err: e }, 'internal error answering a forwarded message'),
+            );
+          }
+        });
+      }));
+      t.on('error', (e) => log.error({ err: e }, 'query thread failed'));
+    }
+    await Promise.all(readies);
+    closers.push(() => Promise.all(threads.map((t) => t.terminate())).then(() => undefined));
+
+    // Other writers on a shared store: their events reach us through the global feed.
+    let polling = false;
+    const poll = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      projection.catchUp().then(
+        () => (polling = false),
+        (e: unknown) => {
+          polling = false;
+          log.error({ err: e }, 'reading the store feed failed');
+        },
+      );
+    }, cfg.pollMs);
+    poll.unref();
+    closers.push(() => clearInterval(poll));
+    const snap = setInterval(() => {
+      projection.snapshotDue().then(
+        (n) => n > 0 && log.info({ snapshots: n }, 'snapshots saved'),
+        (e: unknown) => log.error({ err: e }, 'saving a snapshot failed'),
+      );
+    }, 5000);
+    snap.unref();
+    closers.push(() => clearInterval(snap));
+
+    if (cfg.http) {
+      const h: http.Server = await listenHttp(cfg.http, registry, async () => {
+        const out: Record<string, { serial: number; version: number; pendingUpdates: number }> = {};
+        for (const [k, live] of zones) out[k] = { serial: live.index.serial, version: live.version, pendingUpdates: writers.get(k)?.pending ?? 0 };
+        await store.head(cfg.zones[0] ? nameKey(cfg.zones[0].name) : '.');
+        return { ok: true, store: store.kind, queryThreads: threads.length, zones: out };
+      });
+      closers.push(() => new Promise<void>((r) => {
+        h.close(() => r());
+        h.closeAllConnections();
+      }));
+    }
+    log.info({
+      listen: cfg.listen.map((e) => `${e.address}:${e.port}`), http: cfg.http ? `${cfg.http.address}:${cfg.http.port}` : null, store: store.kind,
+      zones: [...zones].map(([k, z]) => ({ zone: k, serial: z.index.serial, version: z.version })), queryThreads: threads.length,
+    }, 'serving');
+    const reload = async (why: string): Promise<void> => {
+      for (const z of cfg.zones) {
+        const r = loadZoneFile(z.file!, { origin: z.name });
+        if (r.errors.length > 0) {
+          log.warn({ zone: z.name, file: z.file, errors: r.errors.map(formatIssue) }, 'reload refused: the zone file has errors; the zone is unchanged');
+          continue;
+        }
+        const d = await writers.get(nameKey(z.name))!.reload(r.zone, { user: `zonelog serve (${why})` });
+        if (d.kind === 'unchanged') log.info({ zone: z.name, serial: d.serial }, 'reload: no change');
+      }
+    };
+    return { config: cfg, reload, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export type { Name };
