@@ -231,12 +231,12 @@ function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig
     try {
       isDir = statSync(base).isDirectory();
     } catch {
-      // reported below
+      // missing or unreadable: reported just below
     }
     if (!isDir) out.add(['directory'], `${base} is not a directory`);
   }
 
-  const listen = endpoints(d.listen, ['listen'], 53, out, true);
+  const listen = endpoints(d.listen, ['listen'], 53, out);
   let http: Endpoint | null = null;
   if (typeof d.http === 'string') {
     try {
@@ -282,7 +282,7 @@ function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig
   };
 }
 
-function endpoints(v: unknown, path: Path, defaultPort: number, out: Problems, unique: boolean): Endpoint[] {
+function endpoints(v: unknown, path: Path, defaultPort: number, out: Problems): Endpoint[] {
   const list: [unknown, Path][] = typeof v === 'string' ? [[v, path]] : Array.isArray(v) ? v.map((x, i) => [x, [...path, i]]) : [];
   const res: Endpoint[] = [];
   const seen = new Map<string, string>();
@@ -292,7 +292,7 @@ function endpoints(v: unknown, path: Path, defaultPort: number, out: Problems, u
       const ep = parseEndpoint(x, defaultPort);
       const k = `${ep.address.toLowerCase()}|${ep.port}`;
       const first = seen.get(k);
-      if (unique && first !== undefined) out.add(p, `${x} is already listed at ${first}`);
+      if (first !== undefined) out.add(p, `${x} is already listed at ${first}`);
       else seen.set(k, formatPath(p));
       res.push(ep);
     } catch (e) {
@@ -380,7 +380,7 @@ function checkZone(z: Obj, path: Path, base: string, keyNames: Set<string>, out:
   }
   const allowUpdate = grants(z['allow-update'], [...path, 'allow-update'], name, keyNames, out, true);
   const allowTransfer = grants(z['allow-transfer'], [...path, 'allow-transfer'], name, keyNames, out, false);
-  const notify = endpoints(z.notify, [...path, 'notify'], 53, out, true);
+  const notify = endpoints(z.notify, [...path, 'notify'], 53, out);
   const policy = z['serial-policy'];
   const serialPolicy: SerialPolicy = policy === 'unixtime' || policy === 'dateserial' ? policy : 'increment';
   if (name === undefined) return null;
