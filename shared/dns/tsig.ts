@@ -1,6 +1,6 @@
 // TSIG (RFC 8945): signing and verifying over the original wire bytes, single and multi-message.
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
 import { Class, Rcode, TsigError } from './constants.ts';
 import { type Decoded, type Tsig, writeTsigRR } from './message.ts';
 import { nameKey, nameToWire, parseName, type Name } from './name.ts';
@@ -91,10 +91,30 @@ function lengthPrefixed(mac: Uint8Array): Buffer {
   return Buffer.concat([u16(mac.length), mac]);
 }
 
+/**
+ * HMAC (RFC 2104) from hash states keyed once per key and copied per message: keying a fresh
+ * createHmac each time costs more than the MAC itself at update rates.
+ */
+const keyed = new WeakMap<TsigKey, { inner: Hash; outer: Hash }>();
+
 function hmac(key: TsigKey, parts: Uint8Array[]): Buffer {
-  const h = createHmac(key.algorithm.hash, key.secret);
+  let k = keyed.get(key);
+  if (!k) {
+    const block = key.algorithm.size > 32 ? 128 : 64;
+    let secret = Buffer.from(key.secret);
+    if (secret.length > block) secret = createHash(key.algorithm.hash).update(secret).digest();
+    const ipad = Buffer.alloc(block, 0x36);
+    const opad = Buffer.alloc(block, 0x5c);
+    for (let i = 0; i < secret.length; i++) {
+      ipad[i] ^= secret[i];
+      opad[i] ^= secret[i];
+    }
+    k = { inner: createHash(key.algorithm.hash).update(ipad), outer: createHash(key.algorithm.hash).update(opad) };
+    keyed.set(key, k);
+  }
+  const h = k.inner.copy();
   for (const p of parts) h.update(p);
-  return h.digest();
+  return k.outer.copy().update(h.digest()).digest();
 }
 
 export interface SignOptions {
