@@ -78,7 +78,7 @@ async function ensureZones(cfg: ServerConfig, store: EventStore, log: Logger): P
 export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
   const registry = new Registry();
   const m = metricsFor(registry);
-  const store = await openStore(cfg.store);
+  const store = await openStore(cfg.store, { appendThread: true });
   const closers: (() => Promise<void> | void)[] = [() => store.close()];
   const stop = async (): Promise<void> => {
     for (const c of closers.reverse()) await c();

@@ -4,7 +4,7 @@ import { Rcode, rcodeName } from '../../shared/dns/constants.ts';
 import type { Message } from '../../shared/dns/message.ts';
 import { nameKey, type Name } from '../../shared/dns/name.ts';
 import { changesetOf, zoneChanged } from '../../shared/events/codec.ts';
-import type { Actor } from '../../shared/events/types.ts';
+import type { Actor, NewEvent } from '../../shared/events/types.ts';
 import type { Logger } from '../../shared/log.ts';
 import { ConcurrencyError, type EventStore } from '../../shared/store/port.ts';
 import { applyChangeset, type Changeset } from '../../shared/zone/changeset.ts';
@@ -41,6 +41,28 @@ interface Pending {
   msg: Message;
   from: UpdateSender;
   resolve: (o: UpdateOutcome) => void;
+  /** Times the update was decided and then beaten by another writer's append. */
+  attempts: number;
+}
+
+/** Decisions over several appends before an update is answered SERVFAIL. */
+const MAX_ATTEMPTS = 10;
+
+/** A decided batch: the answers it will get and the events that must become durable first. */
+interface Decided {
+  batch: Pending[];
+  outcomes: UpdateOutcome[];
+  changes: Changeset[];
+  events: NewEvent[];
+  /** The stream version the append expects. */
+  expected: number;
+  /** The zone's serial after this batch. */
+  serial: number;
+  started: bigint;
+  /** Global position of the batch's last event, once durable. */
+  position?: number;
+  /** Resolves to null once durable, or to why not. */
+  result: Promise<Error | null> | null;
 }
 
 /** A zone-file reload, queued with the updates so it never races them. */
@@ -111,7 +133,7 @@ export class ZoneWriter {
   /** Queues an update; resolves with its own outcome once its batch is durable (or refused). */
   submit(msg: Message, from: UpdateSender): Promise<UpdateOutcome> {
     return new Promise((resolve) => {
-      this.queue.push({ msg, from, resolve });
+      this.queue.push({ msg, from, resolve, attempts: 0 });
       if (!this.running) {
         this.running = true;
         // Let the rest of this turn's arrivals join the batch before deciding.
@@ -141,18 +163,66 @@ export class ZoneWriter {
     return z;
   }
 
+  /**
+   * Two batches at most are under way: one being made durable while the next is decided on top
+   * of it, so the fsync of one overlaps the work of the other. The second is answered only after
+   * the first is durable, and decided again if the first fails.
+   */
   private async drain(): Promise<void> {
+    let inflight: Decided | null = null;
+    let view: BatchView | null = null;
+    let viewBatches = 0;
     try {
-      while (this.queue.length > 0) {
-        const head = this.queue[0];
-        if ('reload' in head) {
-          this.queue.shift();
-          head.resolve(await this.commitReload(head));
+      while (this.queue.length > 0 || inflight) {
+        let next: Decided | null = null;
+        // A view is kept for a run of batches only, so its copied nodes stay few.
+        if (this.queue.length > 0 && !('reload' in this.queue[0]) && viewBatches < 32) {
+          let n = 0;
+          while (n < this.queue.length && n < this.maxBatch && !('reload' in this.queue[n])) n++;
+          const batch = this.queue.splice(0, n) as Pending[];
+          let live: LiveZone;
+          try {
+            live = this.live();
+          } catch (e) {
+            this.fail(batch, (e as Error).message);
+            continue;
+          }
+          if (!view) view = new BatchView(live.index.zone);
+          const expected = inflight ? inflight.expected + inflight.events.length : live.version;
+          const serial = inflight ? inflight.serial : live.index.serial;
+          next = this.decide(batch, view, expected, serial);
+          viewBatches++;
+        }
+        if (inflight) {
+          const how = await this.settle(inflight);
+          const retried = how === 'retry' ? inflight.batch : [];
+          inflight = null;
+          if (how !== 'durable') {
+            // The next batch was decided on changes that did not become durable: decide it again.
+            this.queue.unshift(...retried, ...(next?.batch ?? []));
+            view = null;
+            viewBatches = 0;
+            continue;
+          }
+        }
+        if (next) {
+          if (next.events.length > 0) {
+            next.started = process.hrtime.bigint();
+            next.result = this.store.append(this.zone, next.events, next.expected).then((r) => {
+              next.position = r.position;
+              return null;
+            }, (e: unknown) => e as Error);
+            inflight = next;
+          } else next.batch.forEach((p, i) => this.finish(p, next.outcomes[i]));
           continue;
         }
-        let n = 0;
-        while (n < this.queue.length && n < this.maxBatch && !('reload' in this.queue[n])) n++;
-        await this.commit(this.queue.splice(0, n) as Pending[]);
+        view = null;
+        viewBatches = 0;
+        const head = this.queue[0];
+        if (head && 'reload' in head) {
+          this.queue.shift();
+          head.resolve(await this.commitReload(head));
+        }
       }
     } finally {
       this.running = false;
@@ -163,76 +233,65 @@ export class ZoneWriter {
     }
   }
 
-  /**
-   * Decides every update of the batch in arrival order, each seeing the ones before it, and
-   * appends the resulting events in one transaction. If another writer got there first, the
-   * projection catches up and the whole batch is decided again: nothing is lost or reordered.
-   */
-  private async commit(batch: Pending[]): Promise<void> {
-    const MAX_ATTEMPTS = 10;
-    for (let attempt = 1; ; attempt++) {
-      let live: LiveZone;
+  /** Decides every update of the batch in arrival order, each seeing the ones before it. */
+  private decide(batch: Pending[], view: BatchView, expected: number, serialBefore: number): Decided {
+    const now = new Date();
+    const outcomes: UpdateOutcome[] = [];
+    const changes: Changeset[] = [];
+    const events: NewEvent[] = [];
+    let serial = serialBefore;
+    for (const p of batch) {
+      let d;
       try {
-        live = this.live();
+        d = decideUpdate(view, p.msg, { key: p.from.key, address: p.from.address }, this.policy, now);
       } catch (e) {
-        return this.fail(batch, (e as Error).message);
+        d = { ok: false as const, rcode: Rcode.SERVFAIL, reason: `internal error: ${(e as Error).message}` };
       }
-      const view = new BatchView(live.index.zone);
-      const now = new Date();
-      const outcomes: UpdateOutcome[] = [];
-      const changes: Changeset[] = [];
-      const owners: number[] = [];
-      let serial = live.index.serial;
-      for (let i = 0; i < batch.length; i++) {
-        const p = batch[i];
-        let d;
-        try {
-          d = decideUpdate(view, p.msg, { key: p.from.key, address: p.from.address }, this.policy, now);
-        } catch (e) {
-          d = { ok: false as const, rcode: Rcode.SERVFAIL, reason: `internal error: ${(e as Error).message}` };
-        }
-        if (!d.ok) {
-          outcomes.push({ rcode: d.rcode, serial, applied: false, reason: d.reason });
-          continue;
-        }
-        if (!d.changeset) {
-          outcomes.push({ rcode: Rcode.NOERROR, serial, applied: false, reason: 'no change' });
-          continue;
-        }
-        view.apply(d.changeset);
-        serial = soaSerial(d.changeset.soaTo.rdata);
-        changes.push(d.changeset);
-        owners.push(i);
-        outcomes.push({ rcode: Rcode.NOERROR, serial, applied: true, removed: d.changeset.removed.length, added: d.changeset.added.length });
+      if (!d.ok) {
+        outcomes.push({ rcode: d.rcode, serial, applied: false, reason: d.reason });
+        continue;
       }
-      if (changes.length > 0) {
-        const events = changes.map((c, j) => {
-          const from = batch[owners[j]].from;
-          const actor: Actor = { address: from.address, port: from.port };
-          if (from.key) actor.key = from.key;
-          return zoneChanged(c, 'update', actor, now);
-        });
-        const started = process.hrtime.bigint();
-        try {
-          await this.store.append(this.zone, events, live.version);
-        } catch (e) {
-          if (e instanceof ConcurrencyError && attempt < MAX_ATTEMPTS) {
-            this.log.info({ zone: this.zone, expected: e.expected, actual: e.actual, updates: batch.length, attempt }, 'another writer appended first; deciding the batch again');
-            try {
-              await this.projection.catchUp();
-            } catch (ce) {
-              return this.fail(batch, `catching up after a concurrent append failed: ${(ce as Error).message}`);
-            }
-            continue;
-          }
-          return this.fail(batch, `append failed: ${(e as Error).message}`);
-        }
-        this.hooks.onAppend?.(this.zone, Number(process.hrtime.bigint() - started) / 1e9, events.length);
-        this.projection.applyLocal(this.zone, live.version + 1, changes);
+      if (!d.changeset) {
+        outcomes.push({ rcode: Rcode.NOERROR, serial, applied: false, reason: 'no change' });
+        continue;
       }
-      batch.forEach((p, i) => this.finish(p, outcomes[i]));
-      return;
+      view.apply(d.changeset);
+      serial = soaSerial(d.changeset.soaTo.rdata);
+      changes.push(d.changeset);
+      const actor: Actor = { address: p.from.address, port: p.from.port };
+      if (p.from.key) actor.key = p.from.key;
+      events.push(zoneChanged(d.changeset, 'update', actor, now));
+      outcomes.push({ rcode: Rcode.NOERROR, serial, applied: true, removed: d.changeset.removed.length, added: d.changeset.added.length });
     }
+    return { batch, outcomes, changes, events, expected, serial, started: 0n, result: null };
+  }
+
+  /**
+   * Waits for a batch's append. Durable: the projection takes the changes and every client gets
+   * its answer. Beaten by another writer: the projection catches up and the batch goes back to
+   * the head of the queue, to be decided again (nothing lost or reordered). Otherwise SERVFAIL.
+   */
+  private async settle(d: Decided): Promise<'durable' | 'retry' | 'failed'> {
+    const err = await d.result;
+    if (!err) {
+      this.hooks.onAppend?.(this.zone, Number(process.hrtime.bigint() - d.started) / 1e9, d.events.length);
+      this.projection.applyLocal(this.zone, d.expected + 1, d.changes, d.position);
+      d.batch.forEach((p, i) => this.finish(p, d.outcomes[i]));
+      return 'durable';
+    }
+    const retry = d.batch.filter((p) => ++p.attempts < MAX_ATTEMPTS);
+    if (err instanceof ConcurrencyError && retry.length === d.batch.length) {
+      this.log.info({ zone: this.zone, expected: err.expected, actual: err.actual, updates: d.batch.length }, 'another writer appended first; deciding the batch again');
+      try {
+        await this.projection.catchUp();
+      } catch (ce) {
+        this.fail(d.batch, `catching up after a concurrent append failed: ${(ce as Error).message}`);
+        return 'failed';
+      }
+      return 'retry';
+    }
+    this.fail(d.batch, `append failed: ${err.message}`);
+    return 'failed';
   }
 
   private async commitReload(r: PendingReload): Promise<ReloadDecision> {

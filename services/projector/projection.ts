@@ -97,15 +97,19 @@ export class Projection {
    * Applies changes this process just made durable, without reading them back. The feed position
    * stays put: catchUp later skips these by version, and still sees other writers' events.
    */
-  applyLocal(zone: Name, firstVersion: number, changesets: Changeset[]): void {
+  applyLocal(zone: Name, firstVersion: number, changesets: Changeset[], lastPosition?: number): void {
     const live = this.zones.get(nameKey(zone));
     if (!live) throw new Error(`zone ${zone} is not in the projection`);
     changesets.forEach((c, i) => {
       const version = firstVersion + i;
+      // The feed may have brought it already, if a catch-up ran while the append was finishing.
+      if (version <= live.version) return;
       if (version !== live.version + 1) throw new Error(`zone ${zone}: local change at version ${version}, projection at ${live.version}`);
       live.apply(c, version);
       this.onApplied?.({ zone: live.apexKey, version, kind: 'changed', changeset: c, event: null });
     });
+    // When nothing else was appended since what the feed has read, the feed can skip these.
+    if (lastPosition !== undefined && lastPosition === this.position + changesets.length) this.position = lastPosition;
   }
 
   /** Saves a snapshot of each zone far enough past its last one; one at a time. */

@@ -9,7 +9,12 @@ import type { EventStore } from './port.ts';
  * `postgres://…` or `postgresql://…`, a libpq-style URL; the extra parameter `schema=NAME`
  * picks the PostgreSQL schema (default "zonelog").
  */
-export async function openStore(url: string): Promise<EventStore> {
+export interface OpenOptions {
+  /** SQLite only: make appends on a thread of their own (see SqliteOptions.appendThread). */
+  appendThread?: boolean;
+}
+
+export async function openStore(url: string, opts: OpenOptions = {}): Promise<EventStore> {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path === '') throw new Error(`store URL "${url}": sqlite: needs a file path, as in sqlite:data/zonelog.db`);
@@ -17,7 +22,7 @@ export async function openStore(url: string): Promise<EventStore> {
     if (path === ':memory:') return new SqliteStore(path);
     const file = resolve(path);
     mkdirSync(dirname(file), { recursive: true });
-    return new SqliteStore(file);
+    return new SqliteStore(file, { appendThread: opts.appendThread });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     let parsed: URL;

@@ -16,6 +16,8 @@
 // handles can never interleave, and across processes the write lock orders them.
 
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
+import type { AppendReply, AppendRequest } from './sqlite-append-thread.ts';
 import { nameKey, type Name } from '../dns/name.ts';
 import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
@@ -63,6 +65,12 @@ const EVENT_COLUMNS = 'position, id, zone, version, type, schema_version, time, 
 export interface SqliteOptions {
   /** How long an append waits for another process's write lock, in ms. */
   busyTimeoutMs?: number;
+  /**
+   * Run appends on their own thread and connection. The commit's fsync then no longer blocks
+   * this thread, so a server keeps answering and deciding the next batch meanwhile. Reads stay
+   * here; WAL lets them proceed beside the writer.
+   */
+  appendThread?: boolean;
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -86,6 +94,10 @@ export class SqliteStore implements EventStore {
     'streamVersion' | 'insert' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds',
     StatementSync
   >;
+
+  readonly #writer: Worker | null = null;
+  readonly #waiting = new Map<number, { resolve: (r: AppendResult) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
 
   constructor(path: string, options: SqliteOptions = {}) {
     this.path = path;
@@ -115,6 +127,24 @@ export class SqliteStore implements EventStore {
       loadSnapshot: p('SELECT zone, version, serial, time, body FROM snapshots WHERE zone = ? AND version <= ? ORDER BY version DESC LIMIT 1'),
       knownIds: p('SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?))'),
     };
+    if (options.appendThread && path !== ':memory:') {
+      const w = new Worker(new URL('./sqlite-append-thread.ts', import.meta.url), { workerData: { path, busyTimeoutMs: options.busyTimeoutMs } });
+      w.on('message', (r: AppendReply) => {
+        const waiter = this.#waiting.get(r.id);
+        if (!waiter) return;
+        this.#waiting.delete(r.id);
+        if ('ok' in r) waiter.resolve(r.ok);
+        else if ('concurrency' in r) waiter.reject(new ConcurrencyError(r.concurrency.zone, r.concurrency.expected, r.concurrency.actual));
+        else waiter.reject(new Error(r.error));
+      });
+      const failAll = (e: Error): void => {
+        for (const w of this.#waiting.values()) w.reject(new Error(`sqlite append thread: ${e.message}`));
+        this.#waiting.clear();
+      };
+      w.on('error', failAll);
+      w.on('exit', (code) => failAll(new Error(`exited with code ${code}`)));
+      this.#writer = w;
+    }
   }
 
   #configure(): void {
@@ -145,6 +175,15 @@ export class SqliteStore implements EventStore {
   }
 
   async append(zone: Name, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    if (this.#writer) {
+      // Bad input is refused here, with the same errors as without the thread.
+      eventInserts(nameKey(zone), events);
+      const id = this.#nextId++;
+      return new Promise((resolve, reject) => {
+        this.#waiting.set(id, { resolve, reject });
+        this.#writer!.postMessage({ id, zone, events, expected } satisfies AppendRequest);
+      });
+    }
     const key = nameKey(zone);
     const rows = eventInserts(key, events);
     const db = this.#db;
@@ -219,6 +258,7 @@ export class SqliteStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    if (this.#writer) await this.#writer.terminate();
     if (this.#db.isOpen) this.#db.close();
   }
 }

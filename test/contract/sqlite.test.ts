@@ -25,3 +25,18 @@ storeContract('sqlite', async () => {
     },
   };
 });
+
+// The same contract with appends on their own thread, as `zonelog serve` opens the store.
+storeContract('sqlite (append thread)', async () => {
+  const dir = join(root, `store-${++n}`);
+  const url = `sqlite:${join(dir, 'zonelog.db')}`;
+  const store = await openStore(url, { appendThread: true });
+  return {
+    store,
+    url,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
