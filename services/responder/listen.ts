@@ -36,10 +36,35 @@ function safely(handler: Handler, msg: Buffer, peer: Peer, log: Logger, done: (b
   (r as Promise<Buffer | null>).then(done, failed);
 }
 
+/**
+ * The synchronous first try for a datagram: an answer to send, null to stay silent, or
+ * undefined to hand the message to the full handler.
+ */
+export type FastPath = (msg: Buffer) => Buffer | null | undefined;
+
+// We only ever send to the literal address a datagram came from: no resolver, and no deferral
+// to the next tick that dns.lookup adds even for literals.
+function literal(address: string, _family: unknown, cb: (err: null, address: string, family: number) => void): void {
+  cb(null, address, isIPv6(address) ? 6 : 4);
+}
+
 /** A UDP socket in the port's SO_REUSEPORT group, so query threads can share the port. */
-export function listenUdp(ep: Endpoint, handler: Handler, log: Logger): Promise<dgram.Socket> {
-  const s = dgram.createSocket({ type: isIPv6(ep.address) ? 'udp6' : 'udp4', reusePort: true });
+export function listenUdp(ep: Endpoint, handler: Handler, log: Logger, fast?: FastPath): Promise<dgram.Socket> {
+  const s = dgram.createSocket({ type: isIPv6(ep.address) ? 'udp6' : 'udp4', reusePort: true, lookup: literal as never });
   s.on('message', (msg, r) => {
+    if (fast) {
+      let out: Buffer | null | undefined;
+      try {
+        out = fast(msg);
+      } catch (e) {
+        log.error({ err: e, address: r.address, port: r.port }, 'internal error answering a query');
+        out = servfail(msg);
+      }
+      if (out !== undefined) {
+        if (out !== null) s.send(out, r.port, r.address);
+        return;
+      }
+    }
     const peer: Peer = { address: r.address, port: r.port, transport: 'udp' };
     safely(handler, msg, peer, log, (b) => {
       if (b) s.send(b, r.port, r.address);

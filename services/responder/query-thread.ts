@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     await listenUdp(data.listen[i], (msg, peer) => {
       endpoint = ep;
       return responder.handle(msg, peer);
-    }, log);
+    }, log, responder.udpFast);
   }
   setInterval(() => {
     const msg: FromQueryThread = { t: 'counts', byRcode: [...byRcode] };

@@ -73,6 +73,14 @@ export class Responder {
     return this.full(msg, peer);
   }
 
+  /** The UDP fast path alone: an answer, null for silence, or undefined for the full path. */
+  readonly udpFast = (msg: Buffer): Buffer | null | undefined => {
+    const r = this.fast(msg, false);
+    if (r === FULL) return undefined;
+    if (r !== null) this.stats.onResponse?.(r[3] & 0xf);
+    return r;
+  };
+
   /**
    * A QUERY with one question, no records but an optional OPT, and an uncompressed name: the
    * shape of nearly every query. Its answer comes from the cache with the ID, RD, CD and the
@@ -91,7 +99,7 @@ export class Responder {
       if (p >= len) return FULL;
       const l = msg[p];
       if (l === 0) break;
-      if (l > 63 || p + l + 1 > len || n + l + 1 > 254) return FULL;
+      if (l > 63 || p + l + 1 > len || n + l + 1 > 255) return FULL;
       s[n++] = l;
       for (let i = p + 1, end = p + 1 + l; i < end; i++) {
         const c = msg[i];
@@ -114,7 +122,14 @@ export class Responder {
       edns = { do: (msg[at + 7] & 0x80) !== 0 };
       limit = Math.min(Math.max(512, (msg[at + 3] << 8) | msg[at + 4]), OUR_UDP_SIZE);
     } else if (at !== len) return FULL;
-    const key = s.toString('latin1', 0, n) + (tcp && qtype === Type.ANY ? 't' : '') + (edns ? (edns.do ? 'D' : 'E') : '') + String.fromCharCode(qtype, qclass);
+    // The key: the lower-cased wire name, then type, class and the answer's variant, in one string.
+    s[n++] = 0;
+    s[n++] = qtype >> 8;
+    s[n++] = qtype & 0xff;
+    s[n++] = qclass >> 8;
+    s[n++] = qclass & 0xff;
+    s[n++] = (tcp && qtype === Type.ANY ? 4 : 0) | (edns ? (edns.do ? 2 : 1) : 0);
+    const key = s.toString('latin1', 0, n);
     let e = this.cache.get(key);
     if (e === undefined || !e.zone.fresh(e)) {
       const made = this.compile(msg, qnameEnd, qtype, qclass, edns, tcp);

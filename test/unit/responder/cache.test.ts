@@ -1,0 +1,102 @@
+// Cached wire answers: every change that could alter an answer drops it, and nothing else does.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Class, Rcode, Type } from '../../../shared/dns/constants.ts';
+import { decodeMessage, encodeMessage, emptyMessage, type RR } from '../../../shared/dns/message.ts';
+import { keyring } from '../../../shared/dns/tsig.ts';
+import { diff } from '../../../shared/zone/changeset.ts';
+import { loadZoneText } from '../../../shared/zone/load.ts';
+import { cloneZone, soaSerial, withSerial, type Zone } from '../../../shared/zone/zone.ts';
+import { LiveZone } from '../../../services/projector/live-zone.ts';
+import { ZoneIndex } from '../../../services/projector/zone-index.ts';
+import { Responder } from '../../../services/responder/query.ts';
+
+const ORIGIN = 'ex.test.';
+const load = (body: string): Zone => {
+  const r = loadZoneText(`$TTL 300\n@ SOA ns1 hostmaster 1 2h 1h 2w 60\n NS ns1\nns1 A 192.0.2.1\n${body}`, 'z', { origin: ORIGIN });
+  assert.deepEqual(r.errors, []);
+  return r.zone;
+};
+
+function serve(body: string) {
+  let current = load(body);
+  const live = new LiveZone(new ZoneIndex(cloneZone(current)), 1);
+  const responder = new Responder(new Map([[live.apexKey, live]]), keyring([]));
+  let id = 0;
+  const ask = (name: string, type: number) => {
+    const q = encodeMessage(emptyMessage({ id: ++id, question: [{ name, type, class: Class.IN }] }));
+    const out = responder.handle(q, { address: '127.0.0.1', port: 1, transport: 'udp' }) as Buffer;
+    const m = decodeMessage(out);
+    assert.ok(m.ok);
+    return { rcode: m.value.rcode, answer: m.value.answer.map((rr: RR) => `${rr.name} ${rr.type}`), authority: m.value.authority.map((rr: RR) => rr.type) };
+  };
+  const negativeSerial = (name: string): number => {
+    const q = encodeMessage(emptyMessage({ id: ++id, question: [{ name, type: Type.A, class: Class.IN }] }));
+    const m = decodeMessage(responder.handle(q, { address: '127.0.0.1', port: 1, transport: 'udp' }) as Buffer);
+    assert.ok(m.ok && m.value.authority[0]?.type === Type.SOA);
+    return soaSerial(m.value.authority[0].rdata);
+  };
+  /** Moves the zone to the given body at the next serial, as one change. */
+  const change = (next: string) => {
+    const to = load(next);
+    const bumped = cloneZone(to);
+    const s = bumped.nodes.get(ORIGIN)!.rrsets.get(Type.SOA)!;
+    s.rdata = [withSerial(s.rdata[0], live.version + 1)];
+    live.apply(diff(current, bumped), live.version + 1);
+    current = bumped;
+  };
+  return { ask, change, negativeSerial };
+}
+
+describe('answer cache invalidation', () => {
+  it('an NXDOMAIN answered from the cache turns into the record once the name is added', () => {
+    const z = serve('');
+    assert.equal(z.ask('new.ex.test.', Type.A).rcode, Rcode.NXDOMAIN);
+    assert.equal(z.ask('new.ex.test.', Type.A).rcode, Rcode.NXDOMAIN);
+    z.change('new A 192.0.2.7\n');
+    assert.deepEqual(z.ask('new.ex.test.', Type.A), { rcode: Rcode.NOERROR, answer: ['new.ex.test. 1'], authority: [] });
+  });
+
+  it('a name below a new record turns an NXDOMAIN parent into an empty non-terminal (NODATA)', () => {
+    const z = serve('');
+    assert.equal(z.ask('b.ex.test.', Type.A).rcode, Rcode.NXDOMAIN);
+    z.change('a.b A 192.0.2.8\n');
+    assert.deepEqual(z.ask('b.ex.test.', Type.A), { rcode: Rcode.NOERROR, answer: [], authority: [Type.SOA] });
+    z.change('');
+    assert.equal(z.ask('b.ex.test.', Type.A).rcode, Rcode.NXDOMAIN, 'and back when the child goes');
+  });
+
+  it('a wildcard answer gives way to a record added at the exact name, and a new wildcard is seen', () => {
+    const z = serve('*.w A 192.0.2.9\n');
+    assert.deepEqual(z.ask('x.w.ex.test.', Type.A).answer, ['x.w.ex.test. 1']);
+    z.change('*.w A 192.0.2.9\nx.w TXT "here"\n');
+    assert.deepEqual(z.ask('x.w.ex.test.', Type.A), { rcode: Rcode.NOERROR, answer: [], authority: [Type.SOA] });
+    assert.equal(z.ask('y.v.ex.test.', Type.A).rcode, Rcode.NXDOMAIN);
+    z.change('*.w A 192.0.2.9\nx.w TXT "here"\n*.v A 192.0.2.10\n');
+    assert.deepEqual(z.ask('y.v.ex.test.', Type.A).answer, ['y.v.ex.test. 1']);
+  });
+
+  it('a delegation added above a cached answer turns it into a referral', () => {
+    const z = serve('h.sub A 192.0.2.11\n');
+    assert.deepEqual(z.ask('h.sub.ex.test.', Type.A).answer, ['h.sub.ex.test. 1']);
+    z.change('h.sub A 192.0.2.11\nsub NS ns.other.test.\n');
+    const r = z.ask('h.sub.ex.test.', Type.A);
+    assert.deepEqual([r.rcode, r.answer, r.authority], [Rcode.NOERROR, [], [Type.NS]]);
+  });
+
+  it('a CNAME chain follows a change at its target', () => {
+    const z = serve('alias CNAME target\ntarget A 192.0.2.12\n');
+    assert.deepEqual(z.ask('alias.ex.test.', Type.A).answer, ['alias.ex.test. 5', 'target.ex.test. 1']);
+    z.change('alias CNAME target\n');
+    const r = z.ask('alias.ex.test.', Type.A);
+    assert.deepEqual([r.rcode, r.answer], [Rcode.NXDOMAIN, ['alias.ex.test. 5']]);
+  });
+
+  it('the SOA in a cached negative answer follows the serial of any change', () => {
+    const z = serve('');
+    assert.equal(z.negativeSerial('none.ex.test.'), 1);
+    assert.equal(z.negativeSerial('none.ex.test.'), 1);
+    z.change('other TXT "x"\n');
+    assert.equal(z.negativeSerial('none.ex.test.'), 2);
+  });
+});
