@@ -176,7 +176,7 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
       // the UDP socket (which shares the port with our query threads) could join it.
       try {
         tcp.push(await listenTcp(ep, handler, log, { idleMs: cfg.tcpIdleTimeoutMs }));
-        udp.push(await listenUdp(ep, handler, log));
+        udp.push(await listenUdp(ep, handler, log, responder.udpFast));
       } catch (e) {
         throw new StartupError(`cannot listen on ${ep.address}:${ep.port}: ${(e as Error).message}`);
       }
