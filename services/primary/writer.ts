@@ -198,7 +198,7 @@ export class ZoneWriter {
           const retried = how === 'retry' ? inflight.batch : [];
           inflight = null;
           if (how !== 'durable') {
-            // The next batch was decided on changes that did not become durable: decide it again.
+            // The next batch was decided on changes that are not (or not alone) in the stream: decide it again.
             this.queue.unshift(...retried, ...(next?.batch ?? []));
             view = null;
             viewBatches = 0;
@@ -271,7 +271,7 @@ export class ZoneWriter {
    * its answer. Beaten by another writer: the projection catches up and the batch goes back to
    * the head of the queue, to be decided again (nothing lost or reordered). Otherwise SERVFAIL.
    */
-  private async settle(d: Decided): Promise<'durable' | 'retry' | 'failed'> {
+  private async settle(d: Decided): Promise<'durable' | 'redecided' | 'retry' | 'failed'> {
     const err = await d.result;
     if (!err) {
       this.hooks.onAppend?.(this.zone, Number(process.hrtime.bigint() - d.started) / 1e9, d.events.length);
@@ -279,6 +279,7 @@ export class ZoneWriter {
       d.batch.forEach((p, i) => this.finish(p, d.outcomes[i]));
       return 'durable';
     }
+    if (err instanceof ConcurrencyError && this.store.appendExclusive) return this.decideExclusively(d.batch);
     const retry = d.batch.filter((p) => ++p.attempts < MAX_ATTEMPTS);
     if (err instanceof ConcurrencyError && retry.length === d.batch.length) {
       this.log.info({ zone: this.zone, expected: err.expected, actual: err.actual, updates: d.batch.length }, 'another writer appended first; deciding the batch again');
@@ -292,6 +293,40 @@ export class ZoneWriter {
     }
     this.fail(d.batch, `append failed: ${err.message}`);
     return 'failed';
+  }
+
+  /**
+   * After losing a race: catch up and decide the batch again inside the store's append lock, so
+   * it cannot lose twice, however busy the other writer is.
+   */
+  private async decideExclusively(batch: Pending[]): Promise<'redecided' | 'failed'> {
+    this.log.info({ zone: this.zone, updates: batch.length }, 'another writer appended first; deciding the batch again under the append lock');
+    let decided: Decided | null = null;
+    const started = process.hrtime.bigint();
+    let res;
+    try {
+      res = await this.store.appendExclusive!(this.zone, async (version) => {
+        await this.projection.catchUp();
+        const live = this.live();
+        if (live.version !== version) throw new Error(`the projection is at version ${live.version}, the stream at ${version}`);
+        decided = this.decide(batch, new BatchView(live.index.zone), live.version, live.index.serial);
+        return decided.events;
+      });
+    } catch (e) {
+      this.fail(batch, `append failed: ${(e as Error).message}`);
+      return 'failed';
+    }
+    const d = decided as Decided | null;
+    if (!d) {
+      this.fail(batch, 'append failed: nothing was decided');
+      return 'failed';
+    }
+    if (res) {
+      this.hooks.onAppend?.(this.zone, Number(process.hrtime.bigint() - started) / 1e9, d.events.length);
+      this.projection.applyLocal(this.zone, d.expected + 1, d.changes, res.position);
+    }
+    batch.forEach((p, i) => this.finish(p, d.outcomes[i]));
+    return 'redecided';
   }
 
   private async commitReload(r: PendingReload): Promise<ReloadDecision> {

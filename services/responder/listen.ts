@@ -108,7 +108,16 @@ export function listenTcp(ep: Endpoint, handler: Handler, log: Logger, o: TcpOpt
     sock.on('error', () => sock.destroy());
     const send = (b: Buffer | null): void => {
       inFlight--;
-      if (b && !sock.destroyed) sock.write(frame(b));
+      if (b && !sock.destroyed) {
+        // A handler's answer too long for a frame must not take the server down: SERVFAIL instead.
+        let out = b;
+        if (b.length > 0xffff) {
+          out = Buffer.alloc(12);
+          b.copy(out, 0, 0, 4);
+          out[3] = (out[3] & 0xf0) | 2;
+        }
+        sock.write(frame(out));
+      }
       if (inFlight < maxInFlight && sock.isPaused()) sock.resume();
     };
     sock.on('data', (chunk: Buffer) => {

@@ -139,7 +139,8 @@ export class Responder {
       this.cache.set(key, e);
     }
     let src = e.wire;
-    if (!tcp && src.length > limit) src = e.truncated ??= truncatedCopy(e.wire, e.questionEnd, edns);
+    // Over TCP the only limit is the 2-octet frame length; past it, TC as over UDP.
+    if (src.length > (tcp ? 0xffff : limit)) src = e.truncated ??= truncatedCopy(e.wire, e.questionEnd, edns);
     const out = Buffer.allocUnsafe(src.length);
     src.copy(out);
     out[0] = msg[0];
@@ -211,7 +212,7 @@ export class Responder {
       const limit = m.edns ? Math.min(Math.max(512, m.edns.udpSize), OUR_UDP_SIZE) : 512;
       // Leave room for the TSIG record when deciding whether a UDP answer fits.
       const room = key ? 100 + key.name.length + key.algorithm.name.length + key.algorithm.size : 0;
-      if (peer.transport === 'udp' && wire.length + room > limit) wire = truncatedCopy(wire, b.questionEnd, edns);
+      if (wire.length + room > (peer.transport === 'udp' ? limit : 0xffff)) wire = truncatedCopy(wire, b.questionEnd, edns);
     }
     if (key && m.tsig) return signMessage(wire, key, { requestMac: m.tsig.mac }).wire;
     return wire;

@@ -46,6 +46,14 @@ export interface EventStore {
    */
   append(zone: Name, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
 
+  /**
+   * Optional. Appends what `decide` returns, calling it while holding the store's append lock,
+   * so no other writer can append between the decision and the write. `decide` gets the
+   * stream's version and may read the store meanwhile; returning no events appends nothing
+   * (null). For a writer that keeps losing the race to another one on the same stream.
+   */
+  appendExclusive?(zone: Name, decide: (version: number) => Promise<NewEvent[]>): Promise<AppendResult | null>;
+
   /** A zone's events with from <= version <= to, in version order. */
   readZone(zone: Name, from?: number, to?: number): AsyncIterable<StoredEvent>;
 

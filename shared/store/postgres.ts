@@ -115,6 +115,11 @@ export class PostgresStore implements EventStore {
   readonly kind = 'postgres';
   readonly schema: string;
   readonly #pool: Pool;
+  /**
+   * Appends get connections of their own: an append waiting on the append lock holds its
+   * connection, and must never take the last one a reader (or the lock holder's catch-up) needs.
+   */
+  readonly #writePool: Pool;
   readonly #sql: Record<'version' | 'insert' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds', string>;
 
   /** Connects and creates or upgrades the schema. */
@@ -124,6 +129,7 @@ export class PostgresStore implements EventStore {
       await store.#migrate();
     } catch (e) {
       await store.#pool.end();
+      await store.#writePool.end();
       throw new Error(`postgres store (schema ${store.schema}): ${(e as Error).message}`, { cause: e });
     }
     return store;
@@ -135,6 +141,8 @@ export class PostgresStore implements EventStore {
     // An idle connection the server drops is reported here; the pool has already discarded it,
     // and the next query opens a new one. Without a listener the process would exit.
     this.#pool.on('error', () => {});
+    this.#writePool = new Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10, application_name: 'zonelog-append' });
+    this.#writePool.on('error', () => {});
     const s = escapeIdentifier(this.schema);
     const cols = 'position, id, zone, version, type, schema_version, time, data';
     this.#sql = {
@@ -190,7 +198,7 @@ export class PostgresStore implements EventStore {
 
   /** Runs `work` in a transaction on one connection; a connection left in doubt is discarded. */
   async #transaction<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.#pool.connect();
+    const c = await this.#writePool.connect();
     let broken: Error | undefined;
     try {
       await c.query('BEGIN');
@@ -239,6 +247,25 @@ export class PostgresStore implements EventStore {
       }
       throw e;
     }
+  }
+
+  async appendExclusive(zone: Name, decide: (version: number) => Promise<NewEvent[]>): Promise<AppendResult | null> {
+    const key = nameKey(zone);
+    return this.#transaction(async (c) => {
+      await c.query('SET LOCAL synchronous_commit = on');
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPEND_LOCK, this.schema]);
+      const actual = (await c.query<{ version: number }>(this.#sql.version, [key])).rows[0]?.version ?? 0;
+      // Other writers wait on the lock from here on: what `decide` sees stays the head.
+      const events = await decide(actual);
+      if (events.length === 0) return null;
+      const rows = eventInserts(key, events);
+      const r = await c.query<{ position: string }>(this.#sql.insert, [
+        key, actual,
+        rows.map((e) => e.id), rows.map((e) => e.type), rows.map((e) => e.schemaVersion), rows.map((e) => e.serialFrom),
+        rows.map((e) => e.serialTo), rows.map((e) => e.time), rows.map((e) => e.data),
+      ]);
+      return { version: actual + rows.length, position: Number(r.rows[0].position) };
+    });
   }
 
   async *readZone(zone: Name, from = 1, to = LAST_VERSION): AsyncIterable<StoredEvent> {
@@ -293,7 +320,7 @@ export class PostgresStore implements EventStore {
   #closing: Promise<void> | undefined;
 
   async close(): Promise<void> {
-    this.#closing ??= this.#pool.end();
+    this.#closing ??= Promise.all([this.#pool.end(), this.#writePool.end()]).then(() => undefined);
     await this.#closing;
   }
 }

@@ -1,6 +1,6 @@
 // Starts the real `zonelog serve` in a child process on loopback, with a config written for the test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,8 @@ export interface ServeOptions {
   noWait?: boolean;
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Write the server's log to this file instead of a pipe to the test (for load: a pipe the test must drain costs the machine CPU). */
+  logFile?: string;
 }
 
 export interface ServerHandle {
@@ -93,20 +95,23 @@ export async function startZonelog(o: ServeOptions): Promise<ServerHandle> {
   const store = o.store ?? `sqlite:${join(dir, 'zonelog.db')}`;
   const configFile = join(dir, 'zonelog.yaml');
   writeFileSync(configFile, serverConfig(o, dir, port, httpPort, store));
+  const logFd = o.logFile ? openSync(o.logFile, 'a') : null;
   const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile], {
     cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', logFd ?? 'pipe'],
     env: { ...process.env, ZONELOG_LOG_LEVEL: 'info', ...o.env },
   });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  if (logFd !== null) closeSync(logFd);
+  let piped = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (piped += d));
+  const stderrText = (): string => (o.logFile ? readFileSync(o.logFile, 'utf8') : piped);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let gone = false;
   void exited.then(() => (gone = true));
   const handle: ServerHandle = {
     port, httpPort, dir, configFile, store, pid: child.pid!, child, exited,
-    logs: () => stderr,
-    logLines: () => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
+    logs: stderrText,
+    logLines: () => stderrText().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>),
     async stop() {
       if (gone) return;
       child.kill('SIGTERM');
@@ -124,7 +129,7 @@ export async function startZonelog(o: ServeOptions): Promise<ServerHandle> {
   try {
     for (const z of o.zones) {
       await waitUntil(`zonelog serving ${z.name} on ${LOOPBACK}:${port}`, async () => {
-        if (gone) throw new Error(`zonelog serve exited before serving ${z.name}:\n${stderr}`);
+        if (gone) throw new Error(`zonelog serve exited before serving ${z.name}:\n${stderrText()}`);
         return soaSerial(port, z.name);
       }, { timeoutMs: o.readyTimeoutMs ?? 60_000, intervalMs: 100 });
     }
