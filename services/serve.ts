@@ -147,7 +147,6 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
       inner(a);
     })(projection.onApplied);
 
-    const byRcode = new Array<number>(16).fill(0);
     responder = new Responder(zones, keys, (msg, peer) => {
       if (msg.opcode === Opcode.UPDATE) {
         return handleUpdate(msg, peer, { writers, keys: () => keys, log, onRefused: (zone, rcode) => m.updates.inc({ zone: nameKey(zone), result: 'refused' }, rcode >= 0 ? 1 : 0) });
@@ -155,16 +154,13 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
       // NOTIFY is for secondary zones, which come with the secondary service.
       log.info({ opcode: 'NOTIFY', zone: msg.question[0]?.name, address: peer.address }, 'NOTIFY received for a zone we are primary for; ignored');
       return encodeMessage(reply(msg, { rcode: Rcode.NOTIMP, question: msg.question.slice(0, 1), edns: ourEdns(msg) }));
-    }, { onResponse: (r) => byRcode[r]++ });
+    });
     const flushCounts = (counts: number[]): void => {
       counts.forEach((n, r) => {
         if (n > 0) m.queries.inc({ rcode: rcodeName(r) }, n);
       });
     };
-    const countTimer = setInterval(() => {
-      flushCounts(byRcode);
-      byRcode.fill(0);
-    }, 1000);
+    const countTimer = setInterval(() => flushCounts(responder!.takeCounts()), 1000);
     countTimer.unref();
     closers.push(() => clearInterval(countTimer));
 

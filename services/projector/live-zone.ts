@@ -6,6 +6,8 @@ import type { ZoneIndex } from './zone-index.ts';
 
 /** A cached answer and the zone generation it is known to be good for. */
 export interface CacheEntry {
+  /** The cache key's octets (lower-cased name, type, class, variant), to tell hash collisions apart. */
+  key: Buffer;
   zone: LiveZone;
   wire: Buffer;
   /** Its TC=1 form, made the first time a UDP client's buffer is too small. */

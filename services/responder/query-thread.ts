@@ -34,7 +34,6 @@ async function main(): Promise<void> {
   const data = workerData as QueryThreadData;
   const log = makeLogger('zonelog', { level: data.logLevel });
   const zones = new Map<string, LiveZone>();
-  const byRcode = new Array<number>(16).fill(0);
   // Which listen endpoint the message being handled came in on: handle() reaches the forwarder
   // synchronously, before it returns, so this is always the current message's.
   let endpoint = 0;
@@ -43,7 +42,7 @@ async function main(): Promise<void> {
     const msg: FromQueryThread = { t: 'forward', endpoint, msg: m.wire, address: peer.address, port: peer.port };
     port.postMessage(msg);
     return null;
-  }, { onResponse: (r) => byRcode[r]++ });
+  });
   port.on('message', (m: ToQueryThread) => {
     if (m.t === 'zone') {
       const live = new LiveZone(new ZoneIndex(m.zone), m.version);
@@ -66,8 +65,7 @@ async function main(): Promise<void> {
     }, log, responder.udpFast);
   }
   setInterval(() => {
-    const msg: FromQueryThread = { t: 'counts', byRcode: [...byRcode] };
-    byRcode.fill(0);
+    const msg: FromQueryThread = { t: 'counts', byRcode: responder.takeCounts() };
     port.postMessage(msg);
   }, 1000).unref();
   port.postMessage({ t: 'ready' } satisfies FromQueryThread);

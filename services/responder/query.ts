@@ -19,31 +19,36 @@ export interface Peer {
 /** Handles what is not a query (UPDATE, NOTIFY, transfers): the primary and secondary services. */
 export type OtherHandler = (m: Decoded, peer: Peer) => Promise<Buffer | null> | Buffer | null;
 
-export interface ResponderStats {
-  /** Responses by RCODE name. */
-  onResponse?: (rcode: number) => void;
-}
 
 /** Cached entries beyond this are dropped wholesale; a busy zone refills what it needs. */
 const MAX_CACHE = 1_000_000;
 
 /** What the fast path could not take: a message for the full decoder. */
 const FULL = Symbol('full');
+const DO: QueryEdns = { do: true };
+const NO_DO: QueryEdns = { do: false };
+const EMPTY = Buffer.alloc(0);
+
+function sameKey(key: Buffer, s: Buffer, n: number): boolean {
+  if (key.length !== n) return false;
+  for (let i = 0; i < n; i++) if (key[i] !== s[i]) return false;
+  return true;
+}
 
 export class Responder {
   /** The zones served, by lower-case origin: the live projection's own map. */
   private readonly zones: ReadonlyMap<string, LiveZone>;
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache = new Map<number, CacheEntry>();
+  /** Responses by RCODE (low 4 bits) since the last takeCounts(): counted inline, the hot path's only bookkeeping. */
+  private readonly byRcode = new Float64Array(16);
   private readonly scratch = Buffer.allocUnsafe(300);
   keys: Keyring;
   other: OtherHandler | null;
-  stats: ResponderStats;
 
-  constructor(zones: ReadonlyMap<string, LiveZone>, keys: Keyring, other: OtherHandler | null = null, stats: ResponderStats = {}) {
+  constructor(zones: ReadonlyMap<string, LiveZone>, keys: Keyring, other: OtherHandler | null = null) {
     this.zones = zones;
     this.keys = keys;
     this.other = other;
-    this.stats = stats;
   }
 
   /** Call when a zone appears or goes: a cached answer may belong to another zone now. */
@@ -66,20 +71,21 @@ export class Responder {
    */
   handle(msg: Buffer, peer: Peer): Buffer | null | Promise<Buffer | null> {
     const fast = this.fast(msg, peer.transport === 'tcp');
-    if (fast !== FULL) {
-      if (fast !== null) this.stats.onResponse?.(fast[3] & 0xf);
-      return fast;
-    }
-    return this.full(msg, peer);
+    return fast !== FULL ? fast : this.full(msg, peer);
   }
 
   /** The UDP fast path alone: an answer, null for silence, or undefined for the full path. */
   readonly udpFast = (msg: Buffer): Buffer | null | undefined => {
     const r = this.fast(msg, false);
-    if (r === FULL) return undefined;
-    if (r !== null) this.stats.onResponse?.(r[3] & 0xf);
-    return r;
+    return r === FULL ? undefined : r;
   };
+
+  /** Responses by RCODE since the last call, and the counts reset. */
+  takeCounts(): number[] {
+    const out = [...this.byRcode];
+    this.byRcode.fill(0);
+    return out;
+  }
 
   /**
    * A QUERY with one question, no records but an optional OPT, and an uncompressed name: the
@@ -95,15 +101,21 @@ export class Responder {
     const s = this.scratch;
     let p = 12;
     let n = 0;
+    // FNV-1a over the lower-cased name, type, class and variant: the cache is keyed by number,
+    // and an entry keeps its key octets to tell a collision from a hit.
+    let h = 0x811c9dc5;
     for (;;) {
       if (p >= len) return FULL;
       const l = msg[p];
       if (l === 0) break;
       if (l > 63 || p + l + 1 > len || n + l + 1 > 255) return FULL;
       s[n++] = l;
+      h = Math.imul(h ^ l, 0x01000193);
       for (let i = p + 1, end = p + 1 + l; i < end; i++) {
-        const c = msg[i];
-        s[n++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+        let c = msg[i];
+        if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+        s[n++] = c;
+        h = Math.imul(h ^ c, 0x01000193);
       }
       p += l + 1;
     }
@@ -119,24 +131,24 @@ export class Responder {
       // OPT: root owner, type 41, then class = payload size, TTL = ext-rcode/version/flags.
       if (at + 11 > len || msg[at] !== 0 || msg[at + 1] !== 0 || msg[at + 2] !== 41 || msg[at + 6] !== 0) return FULL;
       if (at + 11 + ((msg[at + 9] << 8) | msg[at + 10]) !== len) return FULL;
-      edns = { do: (msg[at + 7] & 0x80) !== 0 };
+      edns = (msg[at + 7] & 0x80) !== 0 ? DO : NO_DO;
       limit = Math.min(Math.max(512, (msg[at + 3] << 8) | msg[at + 4]), OUR_UDP_SIZE);
     } else if (at !== len) return FULL;
-    // The key: the lower-cased wire name, then type, class and the answer's variant, in one string.
     s[n++] = 0;
     s[n++] = qtype >> 8;
     s[n++] = qtype & 0xff;
     s[n++] = qclass >> 8;
     s[n++] = qclass & 0xff;
     s[n++] = (tcp && qtype === Type.ANY ? 4 : 0) | (edns ? (edns.do ? 2 : 1) : 0);
-    const key = s.toString('latin1', 0, n);
-    let e = this.cache.get(key);
-    if (e === undefined || !e.zone.fresh(e)) {
+    for (let i = n - 6; i < n; i++) h = Math.imul(h ^ s[i], 0x01000193);
+    let e = this.cache.get(h);
+    if (e === undefined || !sameKey(e.key, s, n) || !e.zone.fresh(e)) {
       const made = this.compile(msg, qnameEnd, qtype, qclass, edns, tcp);
       if (made === null) return FULL;
+      made.key = Buffer.from(s.subarray(0, n));
       e = made;
       if (this.cache.size >= MAX_CACHE) this.cache.clear();
-      this.cache.set(key, e);
+      this.cache.set(h, e);
     }
     let src = e.wire;
     // Over TCP the only limit is the 2-octet frame length; past it, TC as over UDP.
@@ -148,6 +160,7 @@ export class Responder {
     out[2] = (out[2] & 0xfe) | (f2 & 0x01);
     out[3] = (out[3] & 0xef) | (msg[3] & 0x10);
     msg.copy(out, 12, 12, qnameEnd);
+    this.byRcode[out[3] & 0xf]++;
     return out;
   }
 
@@ -162,13 +175,13 @@ export class Responder {
     if (!zone || qclass !== zone.index.zone.class) return null;
     const b = buildAnswer(zone.index, qname, qtype, qclass, { edns, tcp });
     if (b.questionEnd !== qnameEnd + 4) return null;
-    return { zone, wire: b.wire, truncated: null, questionEnd: b.questionEnd, rcode: b.rcode, deps: b.deps, generation: zone.generation };
+    return { key: EMPTY, zone, wire: b.wire, truncated: null, questionEnd: b.questionEnd, rcode: b.rcode, deps: b.deps, generation: zone.generation };
   }
 
   /** Everything else: decoded whole, so every malformation gets FORMERR and TSIG is checked. */
   private async full(msg: Buffer, peer: Peer): Promise<Buffer | null> {
     const reply = await this.fullReply(msg, peer);
-    if (reply !== null) this.stats.onResponse?.(reply[3] & 0xf);
+    if (reply !== null) this.byRcode[reply[3] & 0xf]++;
     return reply;
   }
 
