@@ -79,7 +79,7 @@ if (opt.help) {
   --updates N         update messages per dnsperf -u run (20000; --quick 3000)
   --update-runs N     runs per server and in-flight setting, each on a fresh server (--runs)
   --inflight LIST     dnsperf -u -q values (20,100)
-  --threads N         zonelog query-threads (1)
+  --threads N         zonelog query-threads (0, the default)
   --servers LIST      bind,knot,zonelog (also: knot-tuned = zonefile-sync -1, journal-content all)
   --lat-rates LIST    offered qps for the -v latency runs (20000)
   --lat-duration S    seconds per latency run (10; --quick 3)
@@ -105,7 +105,7 @@ const RUNS = Math.max(1, Math.floor(num(opt.runs, quick ? 1 : 3, 'runs')));
 const UPDATES = Math.max(2, Math.floor(num(opt.updates, quick ? 3000 : 20000, 'updates')));
 const UPDATE_RUNS = Math.max(1, Math.floor(num(opt['update-runs'], RUNS, 'update-runs')));
 const INFLIGHT = list(opt.inflight ?? '20,100').map((s) => num(s, 0, 'inflight'));
-const THREADS = Math.floor(num(opt.threads, 1, 'threads'));
+const THREADS = Math.floor(num(opt.threads, 0, 'threads'));
 const LAT_RATES = list(opt['lat-rates'] ?? '20000').map((s) => num(s, 0, 'lat-rates'));
 const LAT_DURATION = num(opt['lat-duration'], quick ? 3 : 10, 'lat-duration');
 const QUIET_WAIT = num(opt['quiet-wait'], quick ? 0 : 90, 'quiet-wait');

@@ -279,7 +279,7 @@ async function cmdServe(o: Opts): Promise<number> {
     process.stderr.write(`zonelog: ${e.message}\n`);
     return 2;
   }
-  const log = makeLogger('zonelog', { level: process.env.ZONELOG_LOG_LEVEL ?? cfg.logLevel });
+  const log = makeLogger('zonelog', { level: process.env.ZONELOG_LOG_LEVEL ?? cfg.logLevel, sync: false });
   let server;
   try {
     server = await serve(cfg, log);
@@ -287,6 +287,7 @@ async function cmdServe(o: Opts): Promise<number> {
     if (!(e instanceof StartupError) && !(e instanceof NotFound)) throw e;
     process.stderr.write(`zonelog: ${e.message}\n`);
     log.error({ reason: e.message }, 'not started');
+    log.flush();
     return 1;
   }
   process.on('SIGHUP', () => void server.reload('SIGHUP'));
@@ -297,6 +298,7 @@ async function cmdServe(o: Opts): Promise<number> {
   log.info({ signal }, 'stopping');
   await server.stop();
   log.info({}, 'stopped');
+  log.flush();
   return 0;
 }
 

@@ -272,7 +272,7 @@ function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig
     store,
     keys,
     zones,
-    queryThreads: num('query-threads', 1),
+    queryThreads: num('query-threads', 0),
     tcpIdleTimeoutMs: Math.round(num('tcp-idle-timeout', 10) * 1000),
     maxBatch: num('max-batch', 1000),
     snapshotEvery: num('snapshot-every', 1000),

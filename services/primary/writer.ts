@@ -118,7 +118,15 @@ export class ZoneWriter {
   private readonly hooks: WriterHooks;
   private readonly maxBatch: number;
   private queue: (Pending | PendingReload)[] = [];
-  private running = false;
+  private scheduled = false;
+  /** An asynchronous step (settling an append, an exclusive re-decision, a reload) is running. */
+  private busy = false;
+  /** The batch being made durable. */
+  private inflight: Decided | null = null;
+  /** The batch being decided on top of it, to be appended the moment it is durable. */
+  private open: Decided | null = null;
+  private view: BatchView | null = null;
+  private viewBatches = 0;
 
   constructor(o: { zone: Name; store: EventStore; projection: Projection; policy: UpdatePolicy; log: Logger; hooks?: WriterHooks; maxBatch?: number }) {
     this.zone = o.zone;
@@ -134,11 +142,7 @@ export class ZoneWriter {
   submit(msg: Message, from: UpdateSender): Promise<UpdateOutcome> {
     return new Promise((resolve) => {
       this.queue.push({ msg, from, resolve, attempts: 0 });
-      if (!this.running) {
-        this.running = true;
-        // Let the rest of this turn's arrivals join the batch before deciding.
-        setImmediate(() => void this.drain());
-      }
+      this.kick();
     });
   }
 
@@ -146,10 +150,7 @@ export class ZoneWriter {
   reload(file: Zone, actor: Actor): Promise<ReloadDecision> {
     return new Promise((resolve) => {
       this.queue.push({ reload: file, actor, resolve });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      this.kick();
     });
   }
 
@@ -163,107 +164,128 @@ export class ZoneWriter {
     return z;
   }
 
+  /** Decides what is queued once this turn's arrivals are in. */
+  private kick(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
   /**
-   * Two batches at most are under way: one being made durable while the next is decided on top
-   * of it, so the fsync of one overlaps the work of the other. The second is answered only after
-   * the first is durable, and decided again if the first fails.
+   * Group commit, two deep: while one batch is being made durable, arriving updates are decided
+   * at once on top of it, into the open batch; the moment the first is durable the open one is
+   * appended. So the fsync of one overlaps the decisions of the next, and no update waits for
+   * more than one append behind it. An update is answered only when its own batch is durable.
    */
-  private async drain(): Promise<void> {
-    let inflight: Decided | null = null;
-    let view: BatchView | null = null;
-    let viewBatches = 0;
+  private pump(): void {
+    if (this.busy) return;
+    let live: LiveZone;
     try {
-      while (this.queue.length > 0 || inflight) {
-        let next: Decided | null = null;
-        // A view is kept for a run of batches only, so its copied nodes stay few.
-        if (this.queue.length > 0 && !('reload' in this.queue[0]) && viewBatches < 32) {
-          let n = 0;
-          while (n < this.queue.length && n < this.maxBatch && !('reload' in this.queue[n])) n++;
-          const batch = this.queue.splice(0, n) as Pending[];
-          let live: LiveZone;
-          try {
-            live = this.live();
-          } catch (e) {
-            this.fail(batch, (e as Error).message);
-            continue;
-          }
-          if (!view) view = new BatchView(live.index.zone);
-          const expected = inflight ? inflight.expected + inflight.events.length : live.version;
-          const serial = inflight ? inflight.serial : live.index.serial;
-          next = this.decide(batch, view, expected, serial);
-          viewBatches++;
+      live = this.live();
+    } catch (e) {
+      const waiting = this.queue.filter((q): q is Pending => !('reload' in q));
+      this.queue = this.queue.filter((q) => 'reload' in q);
+      this.fail(waiting, (e as Error).message);
+      return;
+    }
+    while (this.queue.length > 0 && !('reload' in this.queue[0])) {
+      if (!this.open) {
+        // A view serves a run of batches only, so its copied nodes stay few.
+        if (this.viewBatches >= 32 && this.inflight) break;
+        if (!this.view || this.viewBatches >= 32) {
+          this.view = new BatchView(live.index.zone);
+          this.viewBatches = 0;
         }
-        if (inflight) {
-          const how = await this.settle(inflight);
-          const retried = how === 'retry' ? inflight.batch : [];
-          inflight = null;
-          if (how !== 'durable') {
-            // The next batch was decided on changes that are not (or not alone) in the stream: decide it again.
-            this.queue.unshift(...retried, ...(next?.batch ?? []));
-            view = null;
-            viewBatches = 0;
-            continue;
-          }
-        }
-        if (next) {
-          if (next.events.length > 0) {
-            next.started = process.hrtime.bigint();
-            next.result = this.store.append(this.zone, next.events, next.expected).then((r) => {
-              next.position = r.position;
-              return null;
-            }, (e: unknown) => e as Error);
-            inflight = next;
-          } else next.batch.forEach((p, i) => this.finish(p, next.outcomes[i]));
-          continue;
-        }
-        view = null;
-        viewBatches = 0;
-        const head = this.queue[0];
-        if (head && 'reload' in head) {
-          this.queue.shift();
-          head.resolve(await this.commitReload(head));
-        }
+        const after = this.inflight;
+        this.open = {
+          batch: [], outcomes: [], changes: [], events: [],
+          expected: after ? after.expected + after.events.length : live.version,
+          serial: after ? after.serial : live.index.serial, started: 0n, result: null,
+        };
+        this.viewBatches++;
+      }
+      if (this.open.batch.length >= this.maxBatch) break;
+      this.decideInto(this.open, this.queue.shift() as Pending, this.view!);
+    }
+    if (!this.inflight && this.open) {
+      const d = this.open;
+      this.open = null;
+      if (d.events.length === 0) d.batch.forEach((p, i) => this.finish(p, d.outcomes[i]));
+      else {
+        d.started = process.hrtime.bigint();
+        d.result = this.store.append(this.zone, d.events, d.expected).then((r) => {
+          d.position = r.position;
+          return null;
+        }, (e: unknown) => e as Error);
+        this.inflight = d;
+        void d.result.then(() => this.settled(d));
+      }
+    }
+    if (this.inflight || this.open) return;
+    this.view = null;
+    const head = this.queue[0];
+    if (head && 'reload' in head) {
+      this.queue.shift();
+      this.busy = true;
+      this.commitReload(head).then(head.resolve, (e: unknown) => head.resolve({ kind: 'refused', reason: (e as Error).message })).finally(() => {
+        this.busy = false;
+        this.pump();
+      });
+    } else if (this.queue.length > 0) this.kick();
+  }
+
+  private async settled(d: Decided): Promise<void> {
+    this.busy = true;
+    try {
+      const how = await this.settle(d);
+      this.inflight = null;
+      if (how !== 'durable') {
+        // The open batch was decided on changes that are not (or not alone) in the stream: decide it again.
+        this.queue.unshift(...(how === 'retry' ? d.batch : []), ...(this.open?.batch ?? []));
+        this.open = null;
+        this.view = null;
       }
     } finally {
-      this.running = false;
-      if (this.queue.length > 0) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      this.busy = false;
+      this.pump();
     }
   }
 
-  /** Decides every update of the batch in arrival order, each seeing the ones before it. */
-  private decide(batch: Pending[], view: BatchView, expected: number, serialBefore: number): Decided {
-    const now = new Date();
-    const outcomes: UpdateOutcome[] = [];
-    const changes: Changeset[] = [];
-    const events: NewEvent[] = [];
-    let serial = serialBefore;
-    for (const p of batch) {
-      let d;
-      try {
-        d = decideUpdate(view, p.msg, { key: p.from.key, address: p.from.address }, this.policy, now);
-      } catch (e) {
-        d = { ok: false as const, rcode: Rcode.SERVFAIL, reason: `internal error: ${(e as Error).message}` };
-      }
-      if (!d.ok) {
-        outcomes.push({ rcode: d.rcode, serial, applied: false, reason: d.reason });
-        continue;
-      }
-      if (!d.changeset) {
-        outcomes.push({ rcode: Rcode.NOERROR, serial, applied: false, reason: 'no change' });
-        continue;
-      }
-      view.apply(d.changeset);
-      serial = soaSerial(d.changeset.soaTo.rdata);
-      changes.push(d.changeset);
-      const actor: Actor = { address: p.from.address, port: p.from.port };
-      if (p.from.key) actor.key = p.from.key;
-      events.push(zoneChanged(d.changeset, 'update', actor, now));
-      outcomes.push({ rcode: Rcode.NOERROR, serial, applied: true, removed: d.changeset.removed.length, added: d.changeset.added.length });
+  /** Decides one update on top of everything decided before it, adding it to the batch. */
+  private decideInto(d: Decided, p: Pending, view: BatchView, now = new Date()): void {
+    let r;
+    try {
+      r = decideUpdate(view, p.msg, { key: p.from.key, address: p.from.address }, this.policy, now);
+    } catch (e) {
+      r = { ok: false as const, rcode: Rcode.SERVFAIL, reason: `internal error: ${(e as Error).message}` };
     }
-    return { batch, outcomes, changes, events, expected, serial, started: 0n, result: null };
+    d.batch.push(p);
+    if (!r.ok) {
+      d.outcomes.push({ rcode: r.rcode, serial: d.serial, applied: false, reason: r.reason });
+      return;
+    }
+    if (!r.changeset) {
+      d.outcomes.push({ rcode: Rcode.NOERROR, serial: d.serial, applied: false, reason: 'no change' });
+      return;
+    }
+    view.apply(r.changeset);
+    d.serial = soaSerial(r.changeset.soaTo.rdata);
+    d.changes.push(r.changeset);
+    const actor: Actor = { address: p.from.address, port: p.from.port };
+    if (p.from.key) actor.key = p.from.key;
+    d.events.push(zoneChanged(r.changeset, 'update', actor, now));
+    d.outcomes.push({ rcode: Rcode.NOERROR, serial: d.serial, applied: true, removed: r.changeset.removed.length, added: r.changeset.added.length });
+  }
+
+  /** Decides a whole batch on a fresh view (after losing a race). */
+  private decide(batch: Pending[], view: BatchView, expected: number, serialBefore: number): Decided {
+    const d: Decided = { batch: [], outcomes: [], changes: [], events: [], expected, serial: serialBefore, started: 0n, result: null };
+    const now = new Date();
+    for (const p of batch) this.decideInto(d, p, view, now);
+    return d;
   }
 
   /**

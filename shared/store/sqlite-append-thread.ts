@@ -1,14 +1,16 @@
 // The SQLite append thread: takes appends off the main thread, so an fsync never stalls queries.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import type { NewEvent } from '../events/types.ts';
 import { ConcurrencyError, type AppendResult, type ExpectedVersion } from './port.ts';
+import type { EventInsert } from './rows.ts';
 import { SqliteStore } from './sqlite.ts';
 
 export interface AppendRequest {
   id: number;
+  /** The zone's key (nameKey form). */
   zone: string;
-  events: NewEvent[];
+  /** Checked and encoded on the sending side (eventInserts). */
+  rows: EventInsert[];
   expected: ExpectedVersion;
 }
 
@@ -22,7 +24,7 @@ const store = new SqliteStore(path, { busyTimeoutMs });
 const port = parentPort!;
 // node:sqlite is synchronous: requests run one at a time in arrival order, each its own transaction.
 port.on('message', (r: AppendRequest) => {
-  store.append(r.zone, r.events, r.expected).then(
+  store.appendRows(r.zone, r.rows, r.expected).then(
     (ok) => port.postMessage({ id: r.id, ok } satisfies AppendReply),
     (e: unknown) => {
       const reply: AppendReply = e instanceof ConcurrencyError

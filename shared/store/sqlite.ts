@@ -23,7 +23,7 @@ import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
 import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
 import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody, storedEvent,
-  type EventRow,
+  type EventInsert, type EventRow,
 } from './rows.ts';
 
 /** Schema steps; user_version is the number applied. Append only: never edit a shipped step. */
@@ -175,17 +175,21 @@ export class SqliteStore implements EventStore {
   }
 
   async append(zone: Name, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    const key = nameKey(zone);
+    // Checked and encoded here either way: bad input gets the same errors with or without the thread.
+    const rows = eventInserts(key, events);
     if (this.#writer) {
-      // Bad input is refused here, with the same errors as without the thread.
-      eventInserts(nameKey(zone), events);
       const id = this.#nextId++;
       return new Promise((resolve, reject) => {
         this.#waiting.set(id, { resolve, reject });
-        this.#writer!.postMessage({ id, zone, events, expected } satisfies AppendRequest);
+        this.#writer!.postMessage({ id, zone: key, rows, expected } satisfies AppendRequest);
       });
     }
-    const key = nameKey(zone);
-    const rows = eventInserts(key, events);
+    return this.appendRows(key, rows, expected);
+  }
+
+  /** The append transaction itself, for rows eventInserts made. */
+  async appendRows(key: string, rows: EventInsert[], expected: ExpectedVersion): Promise<AppendResult> {
     const db = this.#db;
     db.exec('BEGIN IMMEDIATE');
     try {

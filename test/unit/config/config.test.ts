@@ -78,7 +78,7 @@ describe('loading the configuration', () => {
     assert.equal(c.store, `sqlite:${join(dir, 'data/zonelog.db')}`);
     assert.deepEqual(c.keys, []);
     assert.deepEqual(c.zones, [{ name: 'example.com.', file: join(dir, 'ex.zone'), serialPolicy: 'increment', allowUpdate: [], allowTransfer: [], notify: [] }]);
-    assert.equal(c.queryThreads, 1);
+    assert.equal(c.queryThreads, 0);
     assert.equal(c.tcpIdleTimeoutMs, 10_000);
     assert.equal(c.maxBatch, 1000);
     assert.equal(c.snapshotEvery, 1000);
@@ -88,8 +88,8 @@ describe('loading the configuration', () => {
   });
 
   it('the extension keys are read in their units: seconds for timeouts, milliseconds for polling', () => {
-    const c = load(MINIMAL + 'query-threads: 0\ntcp-idle-timeout: 2.5\nmax-batch: 64\nsnapshot-every: 10\nsnapshot-min-interval: 0\npoll-interval: 250\nlog-level: debug\nhttp: null\n');
-    assert.equal(c.queryThreads, 0);
+    const c = load(MINIMAL + 'query-threads: 3\ntcp-idle-timeout: 2.5\nmax-batch: 64\nsnapshot-every: 10\nsnapshot-min-interval: 0\npoll-interval: 250\nlog-level: debug\nhttp: null\n');
+    assert.equal(c.queryThreads, 3);
     assert.equal(c.tcpIdleTimeoutMs, 2500);
     assert.equal(c.maxBatch, 64);
     assert.equal(c.snapshotEvery, 10);
