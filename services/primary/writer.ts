@@ -7,7 +7,7 @@ import { changesetOf, zoneChanged } from '../../shared/events/codec.ts';
 import type { Actor, NewEvent } from '../../shared/events/types.ts';
 import type { Logger } from '../../shared/log.ts';
 import { ConcurrencyError, type EventStore } from '../../shared/store/port.ts';
-import { applyChangeset, type Changeset } from '../../shared/zone/changeset.ts';
+import { applyDerivedChangeset, type Changeset } from '../../shared/zone/changeset.ts';
 import { soaSerial, type Zone, type ZoneNode } from '../../shared/zone/zone.ts';
 import type { LiveZone } from '../projector/live-zone.ts';
 import type { Projection } from '../projector/projection.ts';
@@ -47,6 +47,8 @@ interface Pending {
 
 /** Decisions over several appends before an update is answered SERVFAIL. */
 const MAX_ATTEMPTS = 10;
+/** Batches sent to the store and not yet durable, at most (one for stores whose appends can overtake each other). */
+const MAX_IN_FLIGHT = 3;
 
 /** A decided batch: the answers it will get and the events that must become durable first. */
 interface Decided {
@@ -61,8 +63,9 @@ interface Decided {
   started: bigint;
   /** Global position of the batch's last event, once durable. */
   position?: number;
-  /** Resolves to null once durable, or to why not. */
-  result: Promise<Error | null> | null;
+  /** The store has answered: durable (err null) or not. */
+  done: boolean;
+  err: Error | null;
 }
 
 /** A zone-file reload, queued with the updates so it never races them. */
@@ -105,7 +108,8 @@ class BatchView implements ZoneView {
   apply(c: Changeset): void {
     for (const rr of c.removed) this.copy(nameKey(rr.name));
     for (const rr of c.added) this.copy(nameKey(rr.name));
-    applyChangeset(this.overlay, c);
+    // decideUpdate derived c from this view, so it applies as is; the live zone checks it again.
+    applyDerivedChangeset(this.overlay, c);
   }
 }
 
@@ -121,9 +125,9 @@ export class ZoneWriter {
   private scheduled = false;
   /** An asynchronous step (settling an append, an exclusive re-decision, a reload) is running. */
   private busy = false;
-  /** The batch being made durable. */
-  private inflight: Decided | null = null;
-  /** The batch being decided on top of it, to be appended the moment it is durable. */
+  /** Batches sent to the store, oldest first; each builds on the one before it. */
+  private inflight: Decided[] = [];
+  /** The batch being decided on top of them, appended as soon as there is room. */
   private open: Decided | null = null;
   private view: BatchView | null = null;
   private viewBatches = 0;
@@ -175,13 +179,24 @@ export class ZoneWriter {
   }
 
   /**
-   * Group commit, two deep: while one batch is being made durable, arriving updates are decided
-   * at once on top of it, into the open batch; the moment the first is durable the open one is
-   * appended. So the fsync of one overlaps the decisions of the next, and no update waits for
-   * more than one append behind it. An update is answered only when its own batch is durable.
+   * Group commit, pipelined: arriving updates are decided at once on top of the batches already
+   * sent to the store, into the open batch, and the open batch is sent as soon as fewer than
+   * MAX_IN_FLIGHT are under way. Each batch names the last event of the one before it, so it can
+   * only land on top of it; the store works through them in order, one sync each, never waiting
+   * for this thread between them. An update is answered only when its own batch is durable, and
+   * if a batch fails, every batch after it is decided again.
    */
   private pump(): void {
     if (this.busy) return;
+    // Settle finished batches in order; the first failure stops the line.
+    while (this.inflight.length > 0 && this.inflight[0].done) {
+      const d = this.inflight.shift()!;
+      if (d.err === null) this.durable(d);
+      else {
+        void this.recover(d);
+        return;
+      }
+    }
     let live: LiveZone;
     try {
       live = this.live();
@@ -194,37 +209,29 @@ export class ZoneWriter {
     while (this.queue.length > 0 && !('reload' in this.queue[0])) {
       if (!this.open) {
         // A view serves a run of batches only, so its copied nodes stay few.
-        if (this.viewBatches >= 32 && this.inflight) break;
-        if (!this.view || this.viewBatches >= 32) {
+        if (this.viewBatches >= 64 && this.inflight.length > 0) break;
+        if (!this.view || this.viewBatches >= 64) {
           this.view = new BatchView(live.index.zone);
           this.viewBatches = 0;
         }
-        const after = this.inflight;
+        const last = this.inflight.at(-1);
         this.open = {
           batch: [], outcomes: [], changes: [], events: [],
-          expected: after ? after.expected + after.events.length : live.version,
-          serial: after ? after.serial : live.index.serial, started: 0n, result: null,
+          expected: last ? last.expected + last.events.length : live.version,
+          serial: last ? last.serial : live.index.serial, started: 0n, done: false, err: null,
         };
         this.viewBatches++;
       }
       if (this.open.batch.length >= this.maxBatch) break;
       this.decideInto(this.open, this.queue.shift() as Pending, this.view!);
     }
-    if (!this.inflight && this.open) {
+    if (this.open && this.inflight.length < (this.store.orderedAppends ? MAX_IN_FLIGHT : 1)) {
       const d = this.open;
       this.open = null;
-      if (d.events.length === 0) d.batch.forEach((p, i) => this.finish(p, d.outcomes[i]));
-      else {
-        d.started = process.hrtime.bigint();
-        d.result = this.store.append(this.zone, d.events, d.expected).then((r) => {
-          d.position = r.position;
-          return null;
-        }, (e: unknown) => e as Error);
-        this.inflight = d;
-        void d.result.then(() => this.settled(d));
-      }
+      if (d.events.length === 0 && this.inflight.length === 0) d.batch.forEach((p, i) => this.finish(p, d.outcomes[i]));
+      else this.send(d);
     }
-    if (this.inflight || this.open) return;
+    if (this.inflight.length > 0 || this.open) return;
     this.view = null;
     const head = this.queue[0];
     if (head && 'reload' in head) {
@@ -237,17 +244,55 @@ export class ZoneWriter {
     } else if (this.queue.length > 0) this.kick();
   }
 
-  private async settled(d: Decided): Promise<void> {
+  /** Sends a batch to the store behind the ones in flight (a batch without events just waits its turn). */
+  private send(d: Decided): void {
+    let after: string | undefined;
+    for (let i = this.inflight.length - 1; i >= 0 && after === undefined; i--) after = this.inflight[i].events.at(-1)?.id;
+    this.inflight.push(d);
+    d.started = process.hrtime.bigint();
+    const settled = (err: Error | null): void => {
+      d.done = true;
+      d.err = err;
+      this.pump();
+    };
+    if (d.events.length === 0) {
+      queueMicrotask(() => settled(null));
+      return;
+    }
+    this.store.append(this.zone, d.events, d.expected, after === undefined ? {} : { after }).then((r) => {
+      d.position = r.position;
+      settled(null);
+    }, (e: unknown) => settled(e as Error));
+  }
+
+  /** A batch is durable: the projection takes it and its clients get their answers. */
+  private durable(d: Decided): void {
+    if (d.events.length > 0) {
+      this.hooks.onAppend?.(this.zone, Number(process.hrtime.bigint() - d.started) / 1e9, d.events.length);
+      this.projection.applyLocal(this.zone, d.expected + 1, d.changes, d.position);
+    }
+    d.batch.forEach((p, i) => this.finish(p, d.outcomes[i]));
+  }
+
+  /**
+   * A batch failed. The batches after it were decided on top of it and cannot land (each names
+   * its predecessor); once they have come back, the failed batch is decided again or answered
+   * SERVFAIL, and everything after it goes back to the head of the queue.
+   */
+  private async recover(failed: Decided): Promise<void> {
     this.busy = true;
     try {
-      const how = await this.settle(d);
-      this.inflight = null;
-      if (how !== 'durable') {
-        // The open batch was decided on changes that are not (or not alone) in the stream: decide it again.
-        this.queue.unshift(...(how === 'retry' ? d.batch : []), ...(this.open?.batch ?? []));
-        this.open = null;
-        this.view = null;
-      }
+      const later = this.inflight;
+      this.inflight = [];
+      await Promise.all(later.map((d) => new Promise<void>((resolve) => {
+        const wait = (): void => (d.done ? resolve() : void setTimeout(wait, 1));
+        wait();
+      })));
+      const again = [...later.flatMap((d) => d.batch), ...(this.open?.batch ?? [])];
+      this.open = null;
+      this.view = null;
+      const how = await this.settle(failed);
+      this.queue.unshift(...(how === 'retry' ? failed.batch : []), ...again);
     } finally {
       this.busy = false;
       this.pump();
@@ -282,25 +327,19 @@ export class ZoneWriter {
 
   /** Decides a whole batch on a fresh view (after losing a race). */
   private decide(batch: Pending[], view: BatchView, expected: number, serialBefore: number): Decided {
-    const d: Decided = { batch: [], outcomes: [], changes: [], events: [], expected, serial: serialBefore, started: 0n, result: null };
+    const d: Decided = { batch: [], outcomes: [], changes: [], events: [], expected, serial: serialBefore, started: 0n, done: false, err: null };
     const now = new Date();
     for (const p of batch) this.decideInto(d, p, view, now);
     return d;
   }
 
   /**
-   * Waits for a batch's append. Durable: the projection takes the changes and every client gets
-   * its answer. Beaten by another writer: the projection catches up and the batch goes back to
-   * the head of the queue, to be decided again (nothing lost or reordered). Otherwise SERVFAIL.
+   * What to do with a batch whose append failed. Beaten by another writer: catch up and decide it
+   * again (on PostgreSQL inside the append lock, so it cannot lose twice; elsewhere back at the
+   * head of the queue, up to MAX_ATTEMPTS). Any other failure: SERVFAIL, and nothing changed.
    */
-  private async settle(d: Decided): Promise<'durable' | 'redecided' | 'retry' | 'failed'> {
-    const err = await d.result;
-    if (!err) {
-      this.hooks.onAppend?.(this.zone, Number(process.hrtime.bigint() - d.started) / 1e9, d.events.length);
-      this.projection.applyLocal(this.zone, d.expected + 1, d.changes, d.position);
-      d.batch.forEach((p, i) => this.finish(p, d.outcomes[i]));
-      return 'durable';
-    }
+  private async settle(d: Decided): Promise<'redecided' | 'retry' | 'failed'> {
+    const err = d.err!;
     if (err instanceof ConcurrencyError && this.store.appendExclusive) return this.decideExclusively(d.batch);
     const retry = d.batch.filter((p) => ++p.attempts < MAX_ATTEMPTS);
     if (err instanceof ConcurrencyError && retry.length === d.batch.length) {

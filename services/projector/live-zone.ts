@@ -42,8 +42,8 @@ export class LiveZone {
     this.apexKey = nameKey(index.zone.origin);
   }
 
-  apply(c: Changeset, version: number): void {
-    const keys = this.index.apply(c);
+  apply(c: Changeset, version: number, derived = false): void {
+    const keys = this.index.apply(c, derived);
     this.generation++;
     for (const k of keys) this.touchedAt.set(k, this.generation);
     this.version = version;

@@ -8,6 +8,8 @@ import type { Changeset } from '../../shared/zone/changeset.ts';
 import { evolve } from './evolve.ts';
 import { LiveZone } from './live-zone.ts';
 import { materialize } from './materialize.ts';
+import { ZoneIndex } from './zone-index.ts';
+import type { Zone } from '../../shared/zone/zone.ts';
 
 export type ProjectedZone = LiveZone;
 
@@ -50,11 +52,16 @@ export class Projection {
    * Loads every zone from its latest snapshot and the events after it, then reads the global
    * feed from the oldest zone head on, skipping what each zone already reflects.
    */
-  async start(onEvent?: (e: StoredEvent) => void): Promise<void> {
+  async start(preloaded: ReadonlyMap<string, { zone: Zone; version: number }> = new Map(), onEvent?: (e: StoredEvent) => void): Promise<void> {
     let from = Number.POSITIVE_INFINITY;
     for (const h of await this.store.zones()) {
-      const m = await materialize(this.store, h.zone, { version: h.version }, { onEvent });
-      this.zones.set(h.zone, new LiveZone(m.index, m.version, m.fromSnapshot ?? 0));
+      // A zone the caller has just built and stored (an import) need not be read back.
+      const pre = preloaded.get(h.zone);
+      if (pre && pre.version === h.version) this.zones.set(h.zone, new LiveZone(new ZoneIndex(pre.zone), h.version, 0));
+      else {
+        const m = await materialize(this.store, h.zone, { version: h.version }, { onEvent });
+        this.zones.set(h.zone, new LiveZone(m.index, m.version, m.fromSnapshot ?? 0));
+      }
       for await (const e of this.store.readZone(h.zone, h.version, h.version)) from = Math.min(from, e.position);
     }
     this.position = Number.isFinite(from) ? from - 1 : 0;
@@ -105,7 +112,8 @@ export class Projection {
       // The feed may have brought it already, if a catch-up ran while the append was finishing.
       if (version <= live.version) return;
       if (version !== live.version + 1) throw new Error(`zone ${zone}: local change at version ${version}, projection at ${live.version}`);
-      live.apply(c, version);
+      // Decided here, on the state these versions follow: the checks were the decision's.
+      live.apply(c, version, true);
       this.onApplied?.({ zone: live.apexKey, version, kind: 'changed', changeset: c, event: null });
     });
     // When nothing else was appended since what the feed has read, the feed can skip these.

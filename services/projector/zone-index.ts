@@ -3,7 +3,7 @@
 import { Type } from '../../shared/dns/constants.ts';
 import type { RR } from '../../shared/dns/message.ts';
 import { isSubdomain, nameKey, nameLabels, parentName, type Name } from '../../shared/dns/name.ts';
-import { applyChangeset, type Changeset } from '../../shared/zone/changeset.ts';
+import { applyChangeset, applyDerivedChangeset, type Changeset } from '../../shared/zone/changeset.ts';
 import { soaOf, soaSerial, type RRset, type Zone, type ZoneNode } from '../../shared/zone/zone.ts';
 
 /** What the zone says about a name and type (RFC 1034 §4.3.2, RFC 4592, RFC 6672). */
@@ -47,10 +47,11 @@ export class ZoneIndex {
   }
 
   /**
-   * Applies a changeset (strictly, all or nothing) and keeps the name index in step. Returns the
+   * Applies a changeset (strictly, all or nothing, unless `derived`: decided by this process on
+   * this very state, see applyDerivedChangeset) and keeps the name index in step. Returns the
    * dependency keys (see `dep`) the change touched, so cached answers built on them can be dropped.
    */
-  apply(c: Changeset): Set<string> {
+  apply(c: Changeset, derived = false): Set<string> {
     const touched = new Map<string, boolean>();
     const keys = new Set<string>([dep.node(this.apexKey)]);
     for (const rr of [...c.removed, ...c.added] as RR[]) {
@@ -59,7 +60,8 @@ export class ZoneIndex {
       keys.add(dep.node(k));
       if (rr.type === Type.NS || rr.type === Type.DNAME) keys.add(dep.cut(k));
     }
-    applyChangeset(this.zone, c);
+    if (derived) applyDerivedChangeset(this.zone, c);
+    else applyChangeset(this.zone, c);
     for (const [k, before] of touched) {
       const after = this.zone.nodes.has(k);
       if (before === after) continue;

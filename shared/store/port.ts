@@ -22,6 +22,16 @@ export class ConcurrencyError extends Error {
   }
 }
 
+export interface AppendOptions {
+  /**
+   * The id of the event the batch must follow: the stream's event at `expected` must be this
+   * one, or the append fails with ConcurrencyError. A writer that sends a batch before the one
+   * it builds on is durable uses it, so that if the first fails the second can never land on
+   * top of someone else's events that happen to reach the same version.
+   */
+  after?: string;
+}
+
 export interface AppendResult {
   /** Version of the last event written (the stream's new head). */
   version: number;
@@ -40,11 +50,18 @@ export interface EventStore {
   readonly kind: string;
 
   /**
+   * True when appends made one after another by one caller are carried out in that order, so a
+   * caller may send the next before the last is durable (with `after`). False when they can
+   * overtake each other (separate connections), and a caller should wait for each.
+   */
+  readonly orderedAppends: boolean;
+
+  /**
    * Appends events to a zone's stream atomically: all of them or none. Resolves only when they
    * are durable (on disk, or committed by the database). Throws ConcurrencyError when the stream
    * is not at `expected`.
    */
-  append(zone: Name, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
+  append(zone: Name, events: NewEvent[], expected: ExpectedVersion, opts?: AppendOptions): Promise<AppendResult>;
 
   /**
    * Optional. Appends what `decide` returns, calling it while holding the store's append lock,

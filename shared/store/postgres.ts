@@ -23,7 +23,7 @@
 import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { nameKey, type Name } from '../dns/name.ts';
 import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
-import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
+import { ConcurrencyError, type AppendOptions, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
 import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody,
   storedEvent, type EventRow,
@@ -113,6 +113,7 @@ function isUniqueViolation(e: unknown, constraint: string): boolean {
 
 export class PostgresStore implements EventStore {
   readonly kind = 'postgres';
+  readonly orderedAppends = false;
   readonly schema: string;
   readonly #pool: Pool;
   /**
@@ -120,7 +121,7 @@ export class PostgresStore implements EventStore {
    * connection, and must never take the last one a reader (or the lock holder's catch-up) needs.
    */
   readonly #writePool: Pool;
-  readonly #sql: Record<'version' | 'insert' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds', string>;
+  readonly #sql: Record<'version' | 'insert' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds' | 'idAt', string>;
 
   /** Connects and creates or upgrades the schema. */
   static async connect(options: PostgresOptions): Promise<PostgresStore> {
@@ -147,6 +148,7 @@ export class PostgresStore implements EventStore {
     const cols = 'position, id, zone, version, type, schema_version, time, data';
     this.#sql = {
       version: `SELECT version FROM ${s}.streams WHERE zone = $1`,
+      idAt: `SELECT id FROM ${s}.events WHERE zone = $1 AND version = $2`,
       // One statement writes the batch and moves the stream's head. ORDER BY ordinality makes
       // positions follow versions within the batch.
       insert: `
@@ -221,7 +223,7 @@ export class PostgresStore implements EventStore {
     return (await this.#pool.query<{ version: number }>(this.#sql.version, [zone])).rows[0]?.version ?? 0;
   }
 
-  async append(zone: Name, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+  async append(zone: Name, events: NewEvent[], expected: ExpectedVersion, opts: AppendOptions = {}): Promise<AppendResult> {
     const key = nameKey(zone);
     const rows = eventInserts(key, events);
     try {
@@ -232,6 +234,9 @@ export class PostgresStore implements EventStore {
         // A separate statement: in READ COMMITTED its snapshot is taken after the lock is granted.
         const actual = (await c.query<{ version: number }>(this.#sql.version, [key])).rows[0]?.version ?? 0;
         checkExpected(key, expected, actual);
+        if (opts.after !== undefined && (await c.query<{ id: string }>(this.#sql.idAt, [key, actual])).rows[0]?.id !== opts.after) {
+          throw new ConcurrencyError(key, expected, actual);
+        }
         const r = await c.query<{ position: string }>(this.#sql.insert, [
           key, actual,
           rows.map((e) => e.id), rows.map((e) => e.type), rows.map((e) => e.schemaVersion), rows.map((e) => e.serialFrom),

@@ -12,6 +12,7 @@ export interface AppendRequest {
   /** Checked and encoded on the sending side (eventInserts). */
   rows: EventInsert[];
   expected: ExpectedVersion;
+  after?: string;
 }
 
 export type AppendReply =
@@ -24,7 +25,7 @@ const store = new SqliteStore(path, { busyTimeoutMs });
 const port = parentPort!;
 // node:sqlite is synchronous: requests run one at a time in arrival order, each its own transaction.
 port.on('message', (r: AppendRequest) => {
-  store.appendRows(r.zone, r.rows, r.expected).then(
+  store.appendRows(r.zone, r.rows, r.expected, r.after).then(
     (ok) => port.postMessage({ id: r.id, ok } satisfies AppendReply),
     (e: unknown) => {
       const reply: AppendReply = e instanceof ConcurrencyError

@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import type { AppendReply, AppendRequest } from './sqlite-append-thread.ts';
 import { nameKey, type Name } from '../dns/name.ts';
 import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
-import { ConcurrencyError, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
+import { ConcurrencyError, type AppendOptions, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
 import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody, storedEvent,
   type EventInsert, type EventRow,
@@ -88,10 +88,11 @@ function isUniqueViolation(e: unknown, columns: string): boolean {
 
 export class SqliteStore implements EventStore {
   readonly kind = 'sqlite';
+  readonly orderedAppends = true;
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #q: Record<
-    'streamVersion' | 'insert' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds',
+    'streamVersion' | 'insert' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds' | 'idAt',
     StatementSync
   >;
 
@@ -126,6 +127,7 @@ export class SqliteStore implements EventStore {
                        ON CONFLICT (zone, version) DO UPDATE SET serial = excluded.serial, time = excluded.time, body = excluded.body`),
       loadSnapshot: p('SELECT zone, version, serial, time, body FROM snapshots WHERE zone = ? AND version <= ? ORDER BY version DESC LIMIT 1'),
       knownIds: p('SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?))'),
+      idAt: p('SELECT id FROM events WHERE zone = ? AND version = ?'),
     };
     if (options.appendThread && path !== ':memory:') {
       const w = new Worker(new URL('./sqlite-append-thread.ts', import.meta.url), { workerData: { path, busyTimeoutMs: options.busyTimeoutMs } });
@@ -174,7 +176,7 @@ export class SqliteStore implements EventStore {
     return Number(this.#q.streamVersion.get(zone)?.version ?? 0);
   }
 
-  async append(zone: Name, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+  async append(zone: Name, events: NewEvent[], expected: ExpectedVersion, opts: AppendOptions = {}): Promise<AppendResult> {
     const key = nameKey(zone);
     // Checked and encoded here either way: bad input gets the same errors with or without the thread.
     const rows = eventInserts(key, events);
@@ -182,19 +184,20 @@ export class SqliteStore implements EventStore {
       const id = this.#nextId++;
       return new Promise((resolve, reject) => {
         this.#waiting.set(id, { resolve, reject });
-        this.#writer!.postMessage({ id, zone: key, rows, expected } satisfies AppendRequest);
+        this.#writer!.postMessage({ id, zone: key, rows, expected, after: opts.after } satisfies AppendRequest);
       });
     }
-    return this.appendRows(key, rows, expected);
+    return this.appendRows(key, rows, expected, opts.after);
   }
 
   /** The append transaction itself, for rows eventInserts made. */
-  async appendRows(key: string, rows: EventInsert[], expected: ExpectedVersion): Promise<AppendResult> {
+  async appendRows(key: string, rows: EventInsert[], expected: ExpectedVersion, after?: string): Promise<AppendResult> {
     const db = this.#db;
     db.exec('BEGIN IMMEDIATE');
     try {
       let version = this.#version(key);
       checkExpected(key, expected, version);
+      if (after !== undefined && String(this.#q.idAt.get(key, version)?.id ?? '') !== after) throw new ConcurrencyError(key, expected, version);
       let position = 0;
       for (const r of rows) {
         version++;

@@ -149,6 +149,17 @@ export function applyChangeset(z: Zone, c: Changeset): Zone {
   return z;
 }
 
+/**
+ * Applies a changeset without the checks: for a changeset just derived from this very zone
+ * (a decision on a scratch view), where the checks would only repeat what made it.
+ */
+export function applyDerivedChangeset(z: Zone, c: Changeset): Zone {
+  for (const rr of c.removed) removeRecord(z, rr);
+  for (const rr of c.added) addRecord(z, rr);
+  setSoa(z, c.soaTo);
+  return z;
+}
+
 function setSoa(z: Zone, soa: RR): void {
   const key = nameKey(z.origin);
   let node = z.nodes.get(key);

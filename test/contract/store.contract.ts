@@ -162,6 +162,17 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         for (const e of batch) assert.ok(!all.some((s) => s.id === e.id));
       }));
 
+      it('an append after a given event lands only if that event is the head at the expected version', withStore(async ({ store }) => {
+        const events = chain(Z, 0, 4);
+        await store.append(Z, events.slice(0, 2), 'no-zone');
+        // Right version, wrong event at it: refused, as if another writer had reached the same version.
+        await assert.rejects(store.append(Z, events.slice(2, 3), 2, { after: events[0].id }), isConflict(2, 2));
+        assert.equal((await store.head(Z))!.version, 2);
+        assert.equal((await store.append(Z, events.slice(2, 3), 2, { after: events[1].id })).version, 3);
+        await assert.rejects(store.append(Z, events.slice(3), 3, { after: events[1].id }), ConcurrencyError);
+        assert.equal((await store.append(Z, events.slice(3), 3, { after: events[2].id })).version, 4);
+      }));
+
       it('a batch that fails part-way writes none of its events', withStore(async ({ store }) => {
         const [first, ...rest] = chain(Z, 0, 3);
         await store.append(Z, [first], 'no-zone');
