@@ -139,7 +139,6 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
         broadcast({ t: 'zone', zone: a.live.index.zone, version: a.version });
         responder?.clearCache();
       }
-      observe(a.zone);
     };
 
     const writers = new Map<string, ZoneWriter>();
@@ -178,7 +177,11 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
         if (n > 0) m.queries.inc({ rcode: rcodeName(r) }, n);
       });
     };
-    const countTimer = setInterval(() => flushCounts(responder!.takeCounts()), 1000);
+    // Gauges follow the zones once a second, not once per change.
+    const countTimer = setInterval(() => {
+      flushCounts(responder!.takeCounts());
+      for (const z of served) observe(z);
+    }, 1000);
     countTimer.unref();
     closers.push(() => clearInterval(countTimer));
 

@@ -3,7 +3,7 @@
 import { Class, Type, isMetaType, typeName } from '../dns/constants.ts';
 import type { RR } from '../dns/message.ts';
 import { WireError } from '../dns/errors.ts';
-import { canonicalSortKey, isSubdomain, nameKey, readName, type Name } from '../dns/name.ts';
+import { canonicalSortKey, isSubdomain, nameKey, type Name } from '../dns/name.ts';
 import { canonicalRdata, rdataEqual } from '../dns/rdata.ts';
 
 export interface RRset {
@@ -66,12 +66,14 @@ export function soaOf(z: Zone): RR | undefined {
   return { name: s.name, type: Type.SOA, class: s.class, ttl: s.ttl, rdata: s.rdata[0] };
 }
 
-/** Offset of the serial in SOA rdata: after MNAME and RNAME, which stored rdata never compresses. */
+/**
+ * Offset of the serial in SOA rdata: the five 32-bit fields end it, so the serial starts 20
+ * octets from the end. (Stored SOA rdata was checked when it was read: two uncompressed names,
+ * then exactly those 20 octets.)
+ */
 function serialOffset(rdata: Uint8Array): number {
-  const [, afterMname] = readName(rdata, 0, false);
-  const [, afterRname] = readName(rdata, afterMname, false);
-  if (afterRname + 20 !== rdata.length) throw new WireError('bad-rdata', 'SOA rdata does not end 20 octets after its names');
-  return afterRname;
+  if (rdata.length < 22) throw new WireError('bad-rdata', `SOA rdata of ${rdata.length} octets is too short`);
+  return rdata.length - 20;
 }
 
 /** The serial field of SOA rdata. */
