@@ -34,7 +34,7 @@ export class StartupError extends Error {}
 export interface Server {
   config: ServerConfig;
   /** Reads every zone file again; each difference becomes a reload event. */
-  reload(why: string): Promise<void>;
+  reload(why: string): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -254,13 +254,29 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
     snap.unref();
     closers.push(() => clearInterval(snap));
 
+    const reload = async (why: string): Promise<Record<string, string>> => {
+      const out: Record<string, string> = {};
+      for (const z of cfg.zones) {
+        const r = loadZoneFile(z.file!, { origin: z.name });
+        if (r.errors.length > 0) {
+          const errors = r.errors.map(formatIssue);
+          log.warn({ zone: z.name, file: z.file, errors }, 'reload refused: the zone file has errors; the zone is unchanged');
+          out[z.name] = `refused: ${errors.join('; ')}`;
+          continue;
+        }
+        const d = await writers.get(nameKey(z.name))!.reload(r.zone, { user: `zonelog serve (${why})` });
+        if (d.kind === 'unchanged') log.info({ zone: z.name, serial: d.serial }, 'reload: no change');
+        out[z.name] = d.kind === 'change' ? `serial ${d.serialFrom} -> ${d.serialTo}, -${d.removed} +${d.added}` : d.kind === 'unchanged' ? `unchanged at serial ${d.serial}` : d.kind === 'refused' ? `refused: ${d.reason}` : d.kind;
+      }
+      return out;
+    };
     if (cfg.http) {
       const h: http.Server = await listenHttp(cfg.http, registry, async () => {
         const out: Record<string, { serial: number; version: number; pendingUpdates: number }> = {};
         for (const [k, live] of zones) out[k] = { serial: live.index.serial, version: live.version, pendingUpdates: writers.get(k)?.pending ?? 0 };
         await store.head(cfg.zones[0] ? nameKey(cfg.zones[0].name) : '.');
         return { ok: true, store: store.kind, queryThreads: threads.length, zones: out };
-      });
+      }, { reload });
       closers.push(() => new Promise<void>((r) => {
         h.close(() => r());
         h.closeAllConnections();
@@ -271,17 +287,6 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
       listen: cfg.listen.map((e) => `${e.address}:${e.port}`), http: cfg.http ? `${cfg.http.address}:${cfg.http.port}` : null, store: store.kind,
       zones: [...zones].map(([k, z]) => ({ zone: k, serial: z.index.serial, version: z.version })), queryThreads: threads.length,
     }, 'serving');
-    const reload = async (why: string): Promise<void> => {
-      for (const z of cfg.zones) {
-        const r = loadZoneFile(z.file!, { origin: z.name });
-        if (r.errors.length > 0) {
-          log.warn({ zone: z.name, file: z.file, errors: r.errors.map(formatIssue) }, 'reload refused: the zone file has errors; the zone is unchanged');
-          continue;
-        }
-        const d = await writers.get(nameKey(z.name))!.reload(r.zone, { user: `zonelog serve (${why})` });
-        if (d.kind === 'unchanged') log.info({ zone: z.name, serial: d.serial }, 'reload: no change');
-      }
-    };
     return { config: cfg, reload, stop };
   } catch (e) {
     await stop();

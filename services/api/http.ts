@@ -1,4 +1,4 @@
-// The admin HTTP listener: Prometheus /metrics and /healthz.
+// The admin HTTP listener: Prometheus /metrics, /healthz, and POST /reload.
 
 import http from 'node:http';
 import type { Endpoint } from '../config/types.ts';
@@ -9,11 +9,23 @@ export interface Health {
   [k: string]: unknown;
 }
 
-export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promise<Health>): Promise<http.Server> {
+export interface AdminActions {
+  /** Re-reads every zone file; resolves with what happened to each zone. */
+  reload(why: string): Promise<unknown>;
+}
+
+export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promise<Health>, actions?: AdminActions): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/reload' && req.method === 'POST' && actions) {
+      actions.reload(`api from ${req.socket.remoteAddress ?? '?'}`).then(
+        (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r) + '\n'),
+        (e: Error) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: e.message }) + '\n'),
+      );
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      res.writeHead(405, { allow: actions ? 'GET, HEAD, POST /reload' : 'GET, HEAD' }).end();
       return;
     }
     if (path === '/metrics') {
@@ -27,7 +39,7 @@ export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promi
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or POST /reload\n');
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
