@@ -49,6 +49,8 @@ interface Pending {
 const MAX_ATTEMPTS = 10;
 /** Batches sent to the store and not yet durable, at most (one for stores whose appends can overtake each other). */
 const MAX_IN_FLIGHT = 3;
+/** Updates decided before the first part of a burst is sent to an idle store. */
+const EARLY_PART = 8;
 
 /** A decided batch: the answers it will get and the events that must become durable first. */
 interface Decided {
@@ -224,6 +226,13 @@ export class ZoneWriter {
       }
       if (this.open.batch.length >= this.maxBatch) break;
       this.decideInto(this.open, this.queue.shift() as Pending, this.view!);
+      // With nothing being synced, send a first part early: its sync then overlaps the
+      // decisions on the rest of the queue, instead of the store idling until all are decided.
+      if (this.open.events.length >= EARLY_PART && this.queue.length > 0 && this.inflight.length === 0) {
+        const d = this.open;
+        this.open = null;
+        this.send(d);
+      }
     }
     if (this.open && this.inflight.length < (this.store.orderedAppends ? MAX_IN_FLIGHT : 1)) {
       const d = this.open;
