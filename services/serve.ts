@@ -283,6 +283,11 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
       }));
     }
     compact();
+    // Answers for every name's own types are compiled in the background, a slice at a time.
+    for (const [zone, live] of zones) {
+      const t0 = performance.now();
+      void responder.warm(live).then((n) => log.info({ zone, answers: n, ms: Math.round(performance.now() - t0) }, 'answers compiled'));
+    }
     log.info({
       listen: cfg.listen.map((e) => `${e.address}:${e.port}`), http: cfg.http ? `${cfg.http.address}:${cfg.http.port}` : null, store: store.kind,
       zones: [...zones].map(([k, z]) => ({ zone: k, serial: z.index.serial, version: z.version })), queryThreads: threads.length,

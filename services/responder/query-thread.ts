@@ -48,6 +48,7 @@ async function main(): Promise<void> {
       const live = new LiveZone(new ZoneIndex(m.zone), m.version);
       zones.set(live.apexKey, live);
       responder.clearCache();
+      void responder.warm(live);
     } else if (m.t === 'change') {
       const live = zones.get(m.zone);
       if (live && m.version === live.version + 1) live.apply(m.changeset, m.version);

@@ -2,7 +2,7 @@
 
 import { Opcode, Rcode, Type } from '../../shared/dns/constants.ts';
 import { decodeMessage, encodeMessage, emptyMessage, type Decoded, type Message } from '../../shared/dns/message.ts';
-import { nameKey, parentName, readName, type Name } from '../../shared/dns/name.ts';
+import { nameKey, nameToWire, parentName, readName, type Name } from '../../shared/dns/name.ts';
 import { appendUnsignedTsig, nowSeconds, signMessage, verifyMessage, type Keyring } from '../../shared/dns/tsig.ts';
 import { OUR_UDP_SIZE, buildAnswer, truncatedCopy, type QueryEdns } from './answer.ts';
 import type { CacheEntry, LiveZone } from '../projector/live-zone.ts';
@@ -29,6 +29,13 @@ const DO: QueryEdns = { do: true };
 const NO_DO: QueryEdns = { do: false };
 const EMPTY = Buffer.alloc(0);
 
+/** FNV-1a over the first n octets: the same hash the fast path computes as it reads a question. */
+function fnv1a(s: Uint8Array, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ s[i], 0x01000193);
+  return h;
+}
+
 function sameKey(key: Buffer, s: Buffer, n: number): boolean {
   if (key.length !== n) return false;
   for (let i = 0; i < n; i++) if (key[i] !== s[i]) return false;
@@ -49,6 +56,11 @@ export class Responder {
     this.zones = zones;
     this.keys = keys;
     this.other = other;
+  }
+
+  /** Answers in the cache. */
+  get cached(): number {
+    return this.cache.size;
   }
 
   /** Call when a zone appears or goes: a cached answer may belong to another zone now. */
@@ -162,6 +174,48 @@ export class Responder {
     msg.copy(out, 12, 12, qnameEnd);
     this.byRcode[out[3] & 0xf]++;
     return out;
+  }
+
+  /**
+   * Compiles, ahead of traffic, the answers every name of a zone is sure to be asked for: its
+   * own types, plain UDP without EDNS, as the fast path keys them. Works in slices of a few
+   * milliseconds, so queries are answered meanwhile; stops if the zone was replaced or the cache
+   * is half full. Resolves with the number compiled.
+   */
+  async warm(zone: LiveZone, sliceMs = 5): Promise<number> {
+    const index = zone.index;
+    const s = Buffer.allocUnsafe(300);
+    let n = 0;
+    const nodes = index.zone.nodes.values();
+    for (;;) {
+      const until = performance.now() + sliceMs;
+      for (;;) {
+        const next = nodes.next();
+        if (next.done || zone.index !== index || this.cache.size >= MAX_CACHE / 2) return n;
+        const node = next.value;
+        const wire = nameToWire(nameKey(node.name));
+        if (wire.length > 255) continue;
+        for (const set of node.rrsets.values()) {
+          if (set.type === Type.RRSIG) continue;
+          // The fast path's key: the name's labels, then 0 (the root), type, class, variant 0.
+          s.set(wire, 0);
+          let k = wire.length - 1;
+          s[k++] = 0;
+          s[k++] = set.type >> 8;
+          s[k++] = set.type & 0xff;
+          s[k++] = set.class >> 8;
+          s[k++] = set.class & 0xff;
+          s[k++] = 0;
+          const h = fnv1a(s, k);
+          if (this.cache.has(h)) continue;
+          const b = buildAnswer(index, nameKey(node.name), set.type, set.class, { edns: null, tcp: false });
+          this.cache.set(h, { key: Buffer.from(s.subarray(0, k)), zone, wire: b.wire, truncated: null, questionEnd: b.questionEnd, rcode: b.rcode, deps: b.deps, generation: zone.generation });
+          n++;
+        }
+        if (performance.now() > until) break;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   private compile(msg: Buffer, qnameEnd: number, qtype: number, qclass: number, edns: QueryEdns | null, tcp: boolean): CacheEntry | null {

@@ -45,8 +45,30 @@ function serve(body: string) {
     live.apply(diff(current, bumped), live.version + 1);
     current = bumped;
   };
-  return { ask, change, negativeSerial };
+  const raw = (name: string, type: number): Buffer => {
+    const q = encodeMessage(emptyMessage({ id: 7, question: [{ name, type, class: Class.IN }] }));
+    return responder.handle(q, { address: '127.0.0.1', port: 1, transport: 'udp' }) as Buffer;
+  };
+  return { ask, change, negativeSerial, raw, warm: () => responder.warm(live), cached: () => responder.cached };
 }
+
+describe('answers compiled ahead of traffic', () => {
+  it('give the same bytes as answers compiled on demand, and still follow changes', async () => {
+    const body = 'www A 192.0.2.1\nwww AAAA 2001:db8::1\nalias CNAME www\nmail MX 10 www\n*.w TXT "wild"\n';
+    const cold = serve(body);
+    const warm = serve(body);
+    const compiled = await warm.warm();
+    assert.ok(compiled >= 8);
+    assert.equal(warm.cached(), compiled);
+    for (const [name, type] of [['www.ex.test.', Type.A], ['www.ex.test.', Type.AAAA], ['alias.ex.test.', Type.CNAME], ['mail.ex.test.', Type.MX], ['ex.test.', Type.SOA], ['ex.test.', Type.NS]] as const) {
+      assert.deepEqual(warm.raw(name, type), cold.raw(name, type), `${name} ${type}`);
+    }
+    assert.equal(warm.cached(), compiled, 'every one of those questions was answered from what warm() compiled');
+    warm.change(body.replace('192.0.2.1', '192.0.2.99'));
+    cold.change(body.replace('192.0.2.1', '192.0.2.99'));
+    assert.deepEqual(warm.raw('www.ex.test.', Type.A), cold.raw('www.ex.test.', Type.A));
+  });
+});
 
 describe('answer cache invalidation', () => {
   it('an NXDOMAIN answered from the cache turns into the record once the name is added', () => {
