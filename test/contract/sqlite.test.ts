@@ -11,11 +11,12 @@ const root = mkdtempSync(join(tmpdir(), 'zonelog-sqlite-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 let n = 0;
-storeContract('sqlite', async () => {
+/** A fresh store file per test, opened as `zonelog serve` opens it or plainly. */
+const fresh = (opts: { appendThread?: boolean }) => async () => {
   const dir = join(root, `store-${++n}`);
   // A directory that does not exist yet: openStore creates it.
   const url = `sqlite:${join(dir, 'zonelog.db')}`;
-  const store = await openStore(url);
+  const store = await openStore(url, opts);
   return {
     store,
     url,
@@ -24,19 +25,8 @@ storeContract('sqlite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+};
 
+storeContract('sqlite', fresh({}));
 // The same contract with appends on their own thread, as `zonelog serve` opens the store.
-storeContract('sqlite (append thread)', async () => {
-  const dir = join(root, `store-${++n}`);
-  const url = `sqlite:${join(dir, 'zonelog.db')}`;
-  const store = await openStore(url, { appendThread: true });
-  return {
-    store,
-    url,
-    cleanup: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+storeContract('sqlite (append thread)', fresh({ appendThread: true }));
