@@ -8,7 +8,7 @@ import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { Opcode, Rcode, rcodeName } from '../shared/dns/constants.ts';
 import { encodeMessage } from '../shared/dns/message.ts';
-import { nameKey, type Name } from '../shared/dns/name.ts';
+import { nameKey } from '../shared/dns/name.ts';
 import { keyring, makeKey, type Keyring } from '../shared/dns/tsig.ts';
 import type { Logger } from '../shared/log.ts';
 import { Registry } from '../shared/metrics.ts';
@@ -132,14 +132,6 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
       m.records.set({ zone: z }, recordCount(projection.get(z)!.index.zone));
     }
     let responder: Responder | null = null;
-    projection.onApplied = (a: Applied) => {
-      if (!served.has(a.zone)) return;
-      if (a.kind === 'changed') broadcast({ t: 'change', zone: a.zone, version: a.version, changeset: a.changeset });
-      else {
-        broadcast({ t: 'zone', zone: a.live.index.zone, version: a.version });
-        responder?.clearCache();
-      }
-    };
 
     const writers = new Map<string, ZoneWriter>();
     for (const z of cfg.zones) {
@@ -159,14 +151,20 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
     // Only zones in the config are served, even if the store holds others.
     const zones = new Map([...projection.zones].filter(([k]) => served.has(k)));
     for (const k of served) if (!zones.has(k)) throw new StartupError(`zone ${k} has no events in ${cfg.store}`);
-    projection.onApplied = ((inner) => (a: Applied) => {
-      if (a.kind === 'created' && served.has(a.zone)) zones.set(a.zone, a.live);
-      inner(a);
-    })(projection.onApplied);
+    // Query threads follow every change; a zone created anew (by another writer) is served whole.
+    projection.onApplied = (a: Applied) => {
+      if (!served.has(a.zone)) return;
+      if (a.kind === 'changed') broadcast({ t: 'change', zone: a.zone, version: a.version, changeset: a.changeset });
+      else {
+        zones.set(a.zone, a.live);
+        broadcast({ t: 'zone', zone: a.live.index.zone, version: a.version });
+        responder?.clearCache();
+      }
+    };
 
     responder = new Responder(zones, keys, (msg, peer) => {
       if (msg.opcode === Opcode.UPDATE) {
-        return handleUpdate(msg, peer, { writers, keys: () => keys, log, onRefused: (zone, rcode) => m.updates.inc({ zone: nameKey(zone), result: 'refused' }, rcode >= 0 ? 1 : 0) });
+        return handleUpdate(msg, peer, { writers, keys: () => keys, log, onRefused: (zone) => m.updates.inc({ zone: nameKey(zone), result: 'refused' }) });
       }
       // NOTIFY is for secondary zones, which come with the secondary service.
       log.info({ opcode: 'NOTIFY', zone: msg.question[0]?.name, address: peer.address }, 'NOTIFY received for a zone we are primary for; ignored');
@@ -299,4 +297,3 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
   }
 }
 
-export type { Name };

@@ -1,6 +1,6 @@
 // RFC 2136 dynamic update, decided: prerequisites, permissions and the update section → one changeset.
 
-import { Class, Rcode, Type, isMetaType, rcodeName, typeName } from '../../shared/dns/constants.ts';
+import { Class, Rcode, Type, isMetaType, typeName } from '../../shared/dns/constants.ts';
 import type { Message, RR } from '../../shared/dns/message.ts';
 import { isSubdomain, nameKey, type Name } from '../../shared/dns/name.ts';
 import { rdataEqual } from '../../shared/dns/rdata.ts';
@@ -222,8 +222,4 @@ export function decideUpdate(view: ZoneView, m: Message, who: Requester, policy:
   // An update that raised the serial itself keeps it; otherwise the zone's serial policy decides.
   if (to === from) c.soaTo = { ...c.soaTo, rdata: withSerial(c.soaTo.rdata, nextSerial(policy.serialPolicy, from, now)) };
   return { ok: true, changeset: c };
-}
-
-export function describeRcode(rcode: number): string {
-  return rcodeName(rcode);
 }

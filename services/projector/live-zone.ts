@@ -49,21 +49,8 @@ export class LiveZone {
     this.version = version;
   }
 
-  /** Replaces the whole zone (a reload from a snapshot or a transfer): every answer is stale. */
-  replace(index: ZoneIndex, version: number): void {
-    this.index = index;
-    this.version = version;
-    this.generation++;
-    this.touchedAt.clear();
-    this.cleared = this.generation;
-  }
-
-  /** Entries built before this generation are stale whatever their deps say. */
-  private cleared = 0;
-
   fresh(e: CacheEntry): boolean {
     if (e.generation === this.generation) return true;
-    if (e.generation < this.cleared) return false;
     for (const d of e.deps) if ((this.touchedAt.get(d) ?? 0) > e.generation) return false;
     e.generation = this.generation;
     return true;

@@ -1,7 +1,7 @@
 // Builds the full response to one question from a zone (RFC 1034 §4.3.2), recording what it read.
 
 import { Rcode, Type } from '../../shared/dns/constants.ts';
-import { HEADER_SIZE, writeOpt, writeRR, type RR } from '../../shared/dns/message.ts';
+import { writeOpt, writeRR, type RR } from '../../shared/dns/message.ts';
 import { isSubdomain, nameKey, readName, type Name } from '../../shared/dns/name.ts';
 import { WireWriter } from '../../shared/dns/wire.ts';
 import { dep, type ZoneIndex } from '../projector/zone-index.ts';
@@ -231,5 +231,3 @@ export function truncatedCopy(full: Buffer, questionEnd: number, edns: QueryEdns
   }
   return out;
 }
-
-export { HEADER_SIZE };

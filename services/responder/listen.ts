@@ -6,25 +6,16 @@ import { isIPv6 } from 'node:net';
 import { frame, FrameDecoder } from '../../shared/dns/tcp.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { Endpoint } from '../config/types.ts';
-import type { Peer } from './query.ts';
+import { headerReply, type Peer } from './query.ts';
+import { Rcode } from '../../shared/dns/constants.ts';
 
 export type Handler = (msg: Buffer, peer: Peer) => Buffer | null | Promise<Buffer | null>;
-
-/** SERVFAIL for a request whose handling threw: the client hears something, the server goes on. */
-function servfail(msg: Buffer): Buffer | null {
-  if (msg.length < 12 || (msg[2] & 0x80) !== 0) return null;
-  const out = Buffer.alloc(12);
-  msg.copy(out, 0, 0, 4);
-  out[2] = 0x80 | (msg[2] & 0x79);
-  out[3] = 2;
-  return out;
-}
 
 /** Runs the handler; `done` gets the answer, or null for silence, exactly once. */
 function safely(handler: Handler, msg: Buffer, peer: Peer, log: Logger, done: (b: Buffer | null) => void): void {
   const failed = (e: unknown): void => {
     log.error({ err: e, address: peer.address, port: peer.port, transport: peer.transport }, 'internal error answering a message');
-    done(servfail(msg));
+    done(headerReply(msg, Rcode.SERVFAIL));
   };
   let r: Buffer | null | Promise<Buffer | null>;
   try {
@@ -71,7 +62,7 @@ export function listenUdp(ep: Endpoint, handler: Handler, log: Logger, fast?: Fa
         out = fast(msg);
       } catch (e) {
         log.error({ err: e, address: r.address, port: r.port }, 'internal error answering a query');
-        out = servfail(msg);
+        out = headerReply(msg, Rcode.SERVFAIL);
       }
       if (out !== undefined) {
         if (out !== null) {

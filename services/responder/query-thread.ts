@@ -14,8 +14,7 @@ import { Responder } from './query.ts';
 /** What the main thread tells a query thread. */
 export type ToQueryThread =
   | { t: 'zone'; zone: Zone; version: number }
-  | { t: 'change'; zone: string; version: number; changeset: Changeset }
-  | { t: 'drop'; zone: string };
+  | { t: 'change'; zone: string; version: number; changeset: Changeset };
 
 /** What a query thread tells the main thread. */
 export type FromQueryThread =
@@ -53,9 +52,6 @@ async function main(): Promise<void> {
       const live = zones.get(m.zone);
       if (live && m.version === live.version + 1) live.apply(m.changeset, m.version);
       else log.error({ zone: m.zone, version: m.version, have: live?.version }, 'query thread missed a change; waiting for the zone again');
-    } else if (m.t === 'drop') {
-      zones.delete(m.zone);
-      responder.clearCache();
     }
   });
   for (let i = 0; i < data.listen.length; i++) {

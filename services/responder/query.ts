@@ -241,7 +241,7 @@ export class Responder {
 
   private async fullReply(msg: Buffer, peer: Peer): Promise<Buffer | null> {
     const r = decodeMessage(msg);
-    if (!r.ok) return formerr(msg);
+    if (!r.ok) return headerReply(msg, Rcode.FORMERR);
     const m = r.value;
     if (m.qr) return null;
     if (m.edns && m.edns.version !== 0) {
@@ -297,15 +297,16 @@ export function reply(m: Message, fields: Partial<Message>): Message {
 }
 
 /**
- * FORMERR for a message that would not decode: the header echoed with no sections, or nothing if
- * the header itself is short or the message is a response.
+ * An answer of the bare header with `rcode` and no sections: for a message that would not decode
+ * (FORMERR) or whose handling failed (SERVFAIL). Nothing for a response, or a header too short
+ * to answer to.
  */
-export function formerr(msg: Buffer): Buffer | null {
+export function headerReply(msg: Buffer, rcode: number): Buffer | null {
   if (msg.length < 12 || (msg[2] & 0x80) !== 0) return null;
   const out = Buffer.alloc(12);
   msg.copy(out, 0, 0, 4);
   out[2] = 0x80 | (msg[2] & 0x79);
-  out[3] = Rcode.FORMERR;
+  out[3] = rcode;
   return out;
 }
 
