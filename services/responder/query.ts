@@ -49,6 +49,8 @@ export class Responder {
   /** Responses by RCODE (low 4 bits) since the last takeCounts(): counted inline, the hot path's only bookkeeping. */
   private readonly byRcode = new Float64Array(16);
   private readonly scratch = Buffer.allocUnsafe(300);
+  /** Messages seen, wrapping: warm() watches it to give way to traffic. */
+  private seen = 0;
   keys: Keyring;
   other: OtherHandler | null;
 
@@ -106,6 +108,7 @@ export class Responder {
    */
   private fast(msg: Buffer, tcp: boolean): Buffer | null | typeof FULL {
     const len = msg.length;
+    this.seen = (this.seen + 1) | 0;
     if (len < 12) return null;
     const f2 = msg[2];
     if ((f2 & 0x80) !== 0) return null;
@@ -178,17 +181,21 @@ export class Responder {
 
   /**
    * Compiles, ahead of traffic, the answers every name of a zone is sure to be asked for: its
-   * own types, plain UDP without EDNS, as the fast path keys them. Works in slices of a few
-   * milliseconds, so queries are answered meanwhile; stops if the zone was replaced or the cache
-   * is half full. Resolves with the number compiled.
+   * own types, plain UDP without EDNS, as the fast path keys them. Background work that gives way
+   * to traffic: slices of `sliceMs` back to back while the server is idle, but while messages
+   * are arriving only one short slice per `busyGapMs`, since a miss compiles its answer anyway
+   * and updates must not share the CPU with a warm-up. Stops if the zone was replaced or the
+   * cache is half full. Resolves with the number compiled.
    */
-  async warm(zone: LiveZone, sliceMs = 5): Promise<number> {
+  async warm(zone: LiveZone, sliceMs = 5, busyGapMs = 50): Promise<number> {
     const index = zone.index;
     const s = Buffer.allocUnsafe(300);
     let n = 0;
     const nodes = index.zone.nodes.values();
+    let seen = this.seen;
     for (;;) {
-      const until = performance.now() + sliceMs;
+      const busy = this.seen !== seen;
+      const until = performance.now() + (busy ? Math.min(1, sliceMs) : sliceMs);
       for (;;) {
         const next = nodes.next();
         if (next.done || zone.index !== index || this.cache.size >= MAX_CACHE / 2) return n;
@@ -214,7 +221,9 @@ export class Responder {
         }
         if (performance.now() > until) break;
       }
-      await new Promise((r) => setImmediate(r));
+      seen = this.seen;
+      // Whatever arrives before the next slice (messages are handled only between slices) makes it a short one.
+      await new Promise((r) => (busy ? setTimeout(r, busyGapMs) : setImmediate(r)));
     }
   }
 

@@ -49,7 +49,7 @@ function serve(body: string) {
     const q = encodeMessage(emptyMessage({ id: 7, question: [{ name, type, class: Class.IN }] }));
     return responder.handle(q, { address: '127.0.0.1', port: 1, transport: 'udp' }) as Buffer;
   };
-  return { ask, change, negativeSerial, raw, warm: () => responder.warm(live), cached: () => responder.cached };
+  return { ask, change, negativeSerial, raw, warm: (sliceMs?: number, busyGapMs?: number) => responder.warm(live, sliceMs, busyGapMs), cached: () => responder.cached };
 }
 
 describe('answers compiled ahead of traffic', () => {
@@ -67,6 +67,29 @@ describe('answers compiled ahead of traffic', () => {
     warm.change(body.replace('192.0.2.1', '192.0.2.99'));
     cold.change(body.replace('192.0.2.1', '192.0.2.99'));
     assert.deepEqual(warm.raw('www.ex.test.', Type.A), cold.raw('www.ex.test.', Type.A));
+  });
+});
+
+describe('compiling ahead of traffic gives way to traffic', () => {
+  it('still compiles every answer while queries keep arriving', async () => {
+    const body = Array.from({ length: 2000 }, (_, i) => `h${i} A 192.0.2.${i % 250}\n`).join('');
+    const idle = serve(body);
+    const all = await idle.warm(0.05, 1);
+    const busy = serve(body);
+    let done = false;
+    let asked = 0;
+    const compiled = busy.warm(0.05, 1).finally(() => { done = true; });
+    // A query on every turn of the event loop, bounded, until the warm-up is over.
+    while (!done && asked < 200_000) {
+      busy.ask(`h${asked % 2000}.ex.test.`, Type.AAAA);
+      asked++;
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(done, 'the warm-up finished under continuous traffic');
+    assert.ok(asked > 10, `queries were answered while it ran (${asked})`);
+    // The AAAA questions asked are NODATA answers, not the names' own types, so the count is the idle one.
+    assert.equal(await compiled, all);
+    assert.equal(busy.cached(), all + Math.min(asked, 2000));
   });
 });
 
