@@ -17,11 +17,13 @@ import { openStore } from '../shared/store/open.ts';
 import { ConcurrencyError, type EventStore } from '../shared/store/port.ts';
 import { loadZoneFile } from '../shared/zone/load.ts';
 import { formatIssue } from '../shared/zone/parser.ts';
-import { recordCount, type Zone } from '../shared/zone/zone.ts';
+import { recordCount, soaOf, type Zone } from '../shared/zone/zone.ts';
 import type { ServerConfig, ZoneConfig } from './config/types.ts';
 import { listenHttp } from './api/http.ts';
 import { handleUpdate } from './primary/handler.ts';
+import { Notifier } from './primary/notify.ts';
 import { decideReload } from './primary/reload.ts';
+import { answerTransfer } from './primary/transfer-out.ts';
 import { ZoneWriter } from './primary/writer.ts';
 import { Projection, type Applied } from './projector/projection.ts';
 import { closeTcp, listenTcp, listenUdp } from './responder/listen.ts';
@@ -47,6 +49,9 @@ function metricsFor(registry: Registry) {
     version: registry.gauge('zonelog_zone_version', 'Events in the zone\'s stream (its version) as served.', ['zone']),
     serial: registry.gauge('zonelog_zone_serial', 'SOA serial served.', ['zone']),
     records: registry.gauge('zonelog_zone_records', 'Records in the zone as served.', ['zone']),
+    transfers: registry.counter('zonelog_transfers_out_total', 'Outbound zone transfers by zone, kind (axfr, ixfr, ixfr-axfr-style, up-to-date, refused) and result.', ['zone', 'kind', 'result']),
+    transferBytes: registry.counter('zonelog_transfer_out_bytes_total', 'Octets sent in outbound zone transfers.', ['zone']),
+    notifies: registry.counter('zonelog_notify_out_total', 'NOTIFY messages sent, by zone and result (answered, refused, unanswered).', ['zone', 'result']),
   };
 }
 
@@ -152,8 +157,19 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
     const zones = new Map([...projection.zones].filter(([k]) => served.has(k)));
     for (const k of served) if (!zones.has(k)) throw new StartupError(`zone ${k} has no events in ${cfg.store}`);
     // Query threads follow every change; a zone created anew (by another writer) is served whole.
+    const zoneConfigs = new Map(cfg.zones.map((z) => [nameKey(z.name), z]));
+    const notifier = new Notifier({
+      log, keys: () => keys,
+      onResult: (zone, _to, result) => m.notifies.inc({ zone, result }),
+    });
+    closers.push(() => notifier.close());
     projection.onApplied = (a: Applied) => {
       if (!served.has(a.zone)) return;
+      const zc = zoneConfigs.get(a.zone);
+      if (zc && zc.notify.length > 0) {
+        const soa = a.kind === 'changed' ? a.changeset.soaTo : soaOf(a.live.index.zone);
+        if (soa) notifier.changed(zc.name, soa, zc.notify, zc.notifyDelayMs);
+      }
       if (a.kind === 'changed') broadcast({ t: 'change', zone: a.zone, version: a.version, changeset: a.changeset });
       else {
         zones.set(a.zone, a.live);
@@ -165,6 +181,17 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
     responder = new Responder(zones, keys, (msg, peer) => {
       if (msg.opcode === Opcode.UPDATE) {
         return handleUpdate(msg, peer, { writers, keys: () => keys, log, onRefused: (zone) => m.updates.inc({ zone: nameKey(zone), result: 'refused' }) });
+      }
+      if (msg.opcode === Opcode.QUERY) {
+        // AXFR and IXFR: the only queries the responder hands over.
+        return answerTransfer(msg, peer, {
+          store, zones, config: (z) => zoneConfigs.get(z), keys: () => keys, log,
+          onTransfer: (t) => {
+            m.transfers.inc({ zone: nameKey(t.zone), kind: t.kind, result: t.complete ? 'complete' : 'broken' });
+            m.transferBytes.inc({ zone: nameKey(t.zone) }, t.bytes);
+          },
+          onRefused: (zone) => m.transfers.inc({ zone, kind: 'refused', result: 'refused' }),
+        });
       }
       // NOTIFY is for secondary zones, which come with the secondary service.
       log.info({ opcode: 'NOTIFY', zone: msg.question[0]?.name, address: peer.address }, 'NOTIFY received for a zone we are primary for; ignored');
@@ -217,7 +244,7 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
             const sock = udp[msg.endpoint];
             const peer: Peer = { address: msg.address, port: msg.port, transport: 'udp' };
             Promise.resolve(responder!.handle(Buffer.from(msg.msg), peer)).then(
-              (b) => b && sock.send(b, msg.port, msg.address),
+              (b) => Buffer.isBuffer(b) && sock.send(b, msg.port, msg.address),
               (e: unknown) => log.error({ err: e }, 'internal error answering a forwarded message'),
             );
           }

@@ -13,7 +13,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { isMetaType, typeFromName, typeName } from '../../shared/dns/constants.ts';
 import { isSubdomain, nameKey, parseName, type Name } from '../../shared/dns/name.ts';
 import { parsePrefix } from '../primary/policy.ts';
-import type { Endpoint, Grant, KeyConfig, SerialPolicy, ServerConfig, ZoneConfig } from './types.ts';
+import type { Endpoint, Grant, IxfrPolicy, KeyConfig, NotifyTarget, SerialPolicy, ServerConfig, ZoneConfig } from './types.ts';
 
 /** Every problem found in a configuration, one per line of the message. */
 export class ConfigError extends Error {
@@ -380,11 +380,60 @@ function checkZone(z: Obj, path: Path, base: string, keyNames: Set<string>, out:
   }
   const allowUpdate = grants(z['allow-update'], [...path, 'allow-update'], name, keyNames, out, true);
   const allowTransfer = grants(z['allow-transfer'], [...path, 'allow-transfer'], name, keyNames, out, false);
-  const notify = endpoints(z.notify, [...path, 'notify'], 53, out);
+  const notify = notifyTargets(z.notify, [...path, 'notify'], keyNames, out);
   const policy = z['serial-policy'];
   const serialPolicy: SerialPolicy = policy === 'unixtime' || policy === 'dateserial' ? policy : 'increment';
+  const horizon = isObj(z['ixfr-horizon']) ? z['ixfr-horizon'] : {};
+  const ratio = z['max-ixfr-ratio'];
+  const ixfr: IxfrPolicy = {
+    condensed: z['ixfr-condensed'] !== false,
+    maxRatio: ratio === 'unlimited' ? null : typeof ratio === 'number' ? ratio : 1,
+    horizonChanges: typeof horizon.changes === 'number' ? horizon.changes : null,
+    horizonAgeMs: horizon.age === undefined ? null : duration(horizon.age, [...path, 'ixfr-horizon', 'age'], out),
+    axfrOnly: grants(z['axfr-only'], [...path, 'axfr-only'], name, keyNames, out, false),
+  };
+  const notifyDelayMs = typeof z['notify-delay'] === 'number' ? Math.round(z['notify-delay'] * 1000) : 0;
   if (name === undefined) return null;
-  return { name, ...(file === undefined ? {} : { file }), serialPolicy, allowUpdate, allowTransfer, notify };
+  return { name, ...(file === undefined ? {} : { file }), serialPolicy, allowUpdate, allowTransfer, notify, notifyDelayMs, ixfr };
+}
+
+/** NOTIFY targets: "address[:port]" or { to, key }. */
+function notifyTargets(v: unknown, path: Path, keyNames: Set<string>, out: Problems): NotifyTarget[] {
+  if (!Array.isArray(v)) return [];
+  const plain = v.map((x: unknown) => (isObj(x) ? x.to : x));
+  const eps = endpoints(plain, path, 53, out);
+  const res: NotifyTarget[] = [];
+  let k = 0;
+  v.forEach((x: unknown, i: number) => {
+    const to = isObj(x) ? x.to : x;
+    if (typeof to !== 'string') return;
+    const ep = eps[k++];
+    if (!ep) return;
+    const t: NotifyTarget = { ...ep };
+    if (isObj(x) && typeof x.key === 'string') {
+      try {
+        const kn = keyName(x.key);
+        if (!keyNames.has(kn)) out.add([...path, i, 'key'], `no key named ${kn} is defined under keys`);
+        t.key = kn;
+      } catch (e) {
+        out.add([...path, i, 'key'], reason(e));
+      }
+    }
+    res.push(t);
+  });
+  return res;
+}
+
+/** Seconds, or a count with a unit (s, m, h, d, w), in milliseconds. */
+function duration(v: unknown, path: Path, out: Problems): number | null {
+  if (typeof v === 'number') return Number.isInteger(v) && v > 0 ? v * 1000 : (out.add(path, 'must be a positive whole number of seconds'), null);
+  const m = typeof v === 'string' ? /^(\d+)\s*([smhdw]?)$/i.exec(v.trim()) : null;
+  if (!m || Number(m[1]) === 0) {
+    out.add(path, `"${String(v)}" is not a duration: use seconds, or a number with s, m, h, d or w, as in 7d`);
+    return null;
+  }
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2].toLowerCase() as '' | 's' | 'm' | 'h' | 'd' | 'w'];
+  return Number(m[1]) * unit * 1000;
 }
 
 function unreadable(file: string): string | null {

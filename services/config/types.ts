@@ -31,6 +31,25 @@ export interface Grant {
   types?: number[];
 }
 
+/** Where a NOTIFY goes, and the key that signs it. */
+export interface NotifyTarget extends Endpoint {
+  key?: Name;
+}
+
+/** How IXFR is served (services/primary/transfer-out.ts). */
+export interface IxfrPolicy {
+  /** One difference sequence for the whole range, additions and removals cancelled out. */
+  condensed: boolean;
+  /** Past this share of the zone's records, an incremental answer is sent AXFR-style; null: never. */
+  maxRatio: number | null;
+  /** Served incrementally only this many changes back (null: all). */
+  horizonChanges: number | null;
+  /** ...and only changes this recent (ms; null: all). */
+  horizonAgeMs: number | null;
+  /** Peers that always get AXFR-style answers. */
+  axfrOnly: Grant[];
+}
+
 export interface ZoneConfig {
   /** Absolute, as written (case kept). */
   name: Name;
@@ -39,7 +58,10 @@ export interface ZoneConfig {
   serialPolicy: SerialPolicy;
   allowUpdate: Grant[];
   allowTransfer: Grant[];
-  notify: Endpoint[];
+  notify: NotifyTarget[];
+  /** Wait this long after a change before notifying (ms). */
+  notifyDelayMs: number;
+  ixfr: IxfrPolicy;
 }
 
 export interface ServerConfig {

@@ -8,23 +8,67 @@ import type { Logger } from '../../shared/log.ts';
 import type { Endpoint } from '../config/types.ts';
 import { headerReply, type Peer } from './query.ts';
 import { Rcode } from '../../shared/dns/constants.ts';
+import { MessageStream, type Answer } from './stream.ts';
 
-export type Handler = (msg: Buffer, peer: Peer) => Buffer | null | Promise<Buffer | null>;
+export type Handler = (msg: Buffer, peer: Peer) => Answer | Promise<Answer>;
 
 /** Runs the handler; `done` gets the answer, or null for silence, exactly once. */
-function safely(handler: Handler, msg: Buffer, peer: Peer, log: Logger, done: (b: Buffer | null) => void): void {
+function safely(handler: Handler, msg: Buffer, peer: Peer, log: Logger, done: (b: Answer) => void): void {
   const failed = (e: unknown): void => {
     log.error({ err: e, address: peer.address, port: peer.port, transport: peer.transport }, 'internal error answering a message');
     done(headerReply(msg, Rcode.SERVFAIL));
   };
-  let r: Buffer | null | Promise<Buffer | null>;
+  let r: Answer | Promise<Answer>;
   try {
     r = handler(msg, peer);
   } catch (e) {
     return failed(e);
   }
-  if (r === null || Buffer.isBuffer(r)) return done(r);
-  (r as Promise<Buffer | null>).then(done, failed);
+  if (r === null || Buffer.isBuffer(r) || r instanceof MessageStream) return done(r);
+  r.then(done, failed);
+}
+
+/** A single message ready for a TCP frame: one too long for the 16-bit length becomes SERVFAIL. */
+function framed(b: Buffer): Buffer {
+  if (b.length <= 0xffff) return frame(b);
+  const out = Buffer.alloc(12);
+  b.copy(out, 0, 0, 4);
+  out[3] = (out[3] & 0xf0) | 2;
+  return frame(out);
+}
+
+/**
+ * Writes a multi-message answer, waiting for the socket to drain whenever its buffer is full.
+ * Never rejects: a failure while producing closes the connection, which is how a client learns
+ * that a transfer broke off (there is no way to take back the messages already sent).
+ */
+async function writeStream(sock: net.Socket, s: MessageStream, log: Logger): Promise<void> {
+  try {
+    // Encoding is synchronous: every few milliseconds the event loop gets a turn, so queries
+    // and updates go on while a large zone is being sent.
+    let since = performance.now();
+    for await (const m of s.messages) {
+      if (sock.destroyed) return;
+      if (performance.now() - since > 4) {
+        await new Promise((r) => setImmediate(r));
+        since = performance.now();
+      }
+      if (!sock.write(framed(m))) {
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            sock.off('drain', done);
+            sock.off('close', done);
+            resolve();
+          };
+          sock.on('drain', done);
+          sock.on('close', done);
+        });
+      }
+    }
+  } catch (e) {
+    log.error({ err: e, address: sock.remoteAddress, port: sock.remotePort }, 'internal error while sending a multi-message answer; connection closed');
+    sock.destroy();
+  }
 }
 
 /**
@@ -79,7 +123,9 @@ export function listenUdp(ep: Endpoint, handler: Handler, log: Logger, fast?: Fa
     }
     const peer: Peer = { address: r.address, port: r.port, transport: 'udp' };
     safely(handler, msg, peer, log, (b) => {
-      if (b) s.send(b, r.port, r.address);
+      // Several messages are for TCP only; a handler never answers a datagram with them.
+      if (b instanceof MessageStream) log.error({ address: r.address, port: r.port }, 'internal error: a multi-message answer over UDP; dropped');
+      else if (b) s.send(b, r.port, r.address);
     });
   });
   return new Promise((resolve, reject) => {
@@ -114,22 +160,32 @@ export function listenTcp(ep: Endpoint, handler: Handler, log: Logger, o: TcpOpt
     let inFlight = 0;
     sock.setNoDelay(true);
     sock.setTimeout(o.idleMs);
+    let streaming: Promise<void> | null = null;
     sock.on('timeout', () => {
-      if (inFlight === 0) sock.destroy();
+      if (inFlight === 0 && streaming === null) sock.destroy();
     });
     sock.on('error', () => sock.destroy());
-    const send = (b: Buffer | null): void => {
-      inFlight--;
-      if (b && !sock.destroyed) {
-        // A handler's answer too long for a frame must not take the server down: SERVFAIL instead.
-        let out = b;
-        if (b.length > 0xffff) {
-          out = Buffer.alloc(12);
-          b.copy(out, 0, 0, 4);
-          out[3] = (out[3] & 0xf0) | 2;
-        }
-        sock.write(frame(out));
+    // While a multi-message answer is being written, later answers wait for it to end, so
+    // that its messages are never interleaved with others.
+    const deliver = (b: Answer): void => {
+      if (b === null || sock.destroyed) return;
+      if (b instanceof MessageStream) {
+        const p: Promise<void> = (streaming ?? Promise.resolve()).then(() => writeStream(sock, b, log)).finally(() => {
+          if (streaming === p) streaming = null;
+        });
+        streaming = p;
+      } else if (streaming) {
+        const p: Promise<void> = streaming.then(() => void (sock.destroyed || sock.write(framed(b)))).finally(() => {
+          if (streaming === p) streaming = null;
+        });
+        streaming = p;
+      } else {
+        sock.write(framed(b));
       }
+    };
+    const send = (b: Answer): void => {
+      inFlight--;
+      deliver(b);
       if (inFlight < maxInFlight && sock.isPaused()) sock.resume();
     };
     sock.on('data', (chunk: Buffer) => {

@@ -6,6 +6,7 @@ import { nameKey, nameToWire, parentName, readName, type Name } from '../../shar
 import { appendUnsignedTsig, nowSeconds, signMessage, verifyMessage, type Keyring } from '../../shared/dns/tsig.ts';
 import { OUR_UDP_SIZE, buildAnswer, truncatedCopy, type QueryEdns } from './answer.ts';
 import type { CacheEntry, LiveZone } from '../projector/live-zone.ts';
+import { MessageStream, type Answer } from './stream.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -16,8 +17,8 @@ export interface Peer {
   transport: Transport;
 }
 
-/** Handles what is not a query (UPDATE, NOTIFY, transfers): the primary and secondary services. */
-export type OtherHandler = (m: Decoded, peer: Peer) => Promise<Buffer | null> | Buffer | null;
+/** Handles what is not a plain query (UPDATE, NOTIFY, AXFR and IXFR): the primary and secondary services. */
+export type OtherHandler = (m: Decoded, peer: Peer) => Promise<Answer> | Answer;
 
 
 /** Cached entries beyond this are dropped wholesale; a busy zone refills what it needs. */
@@ -83,7 +84,7 @@ export class Responder {
    * Answers one message. Returns the response, or null to stay silent (a response, or fewer than
    * 12 octets: nothing to answer to). Plain queries never leave the synchronous fast path.
    */
-  handle(msg: Buffer, peer: Peer): Buffer | null | Promise<Buffer | null> {
+  handle(msg: Buffer, peer: Peer): Answer | Promise<Answer> {
     const fast = this.fast(msg, peer.transport === 'tcp');
     return fast !== FULL ? fast : this.full(msg, peer);
   }
@@ -242,13 +243,14 @@ export class Responder {
   }
 
   /** Everything else: decoded whole, so every malformation gets FORMERR and TSIG is checked. */
-  private async full(msg: Buffer, peer: Peer): Promise<Buffer | null> {
+  private async full(msg: Buffer, peer: Peer): Promise<Answer> {
     const reply = await this.fullReply(msg, peer);
-    if (reply !== null) this.byRcode[reply[3] & 0xf]++;
+    if (reply instanceof MessageStream) this.byRcode[Rcode.NOERROR]++;
+    else if (reply !== null) this.byRcode[reply[3] & 0xf]++;
     return reply;
   }
 
-  private async fullReply(msg: Buffer, peer: Peer): Promise<Buffer | null> {
+  private async fullReply(msg: Buffer, peer: Peer): Promise<Answer> {
     const r = decodeMessage(msg);
     if (!r.ok) return headerReply(msg, Rcode.FORMERR);
     const m = r.value;
@@ -256,7 +258,11 @@ export class Responder {
     if (m.edns && m.edns.version !== 0) {
       return encodeMessage(reply(m, { rcode: Rcode.BADVERS, question: m.question.slice(0, 1), edns: ourEdns(m) }));
     }
-    if (m.opcode === Opcode.QUERY) return this.query(m, peer);
+    if (m.opcode === Opcode.QUERY) {
+      const t = m.question.length === 1 ? m.question[0].type : 0;
+      if (this.other && (t === Type.AXFR || t === Type.IXFR)) return this.other(m, peer);
+      return this.query(m, peer);
+    }
     if (this.other && (m.opcode === Opcode.UPDATE || m.opcode === Opcode.NOTIFY)) return this.other(m, peer);
     return encodeMessage(reply(m, { rcode: Rcode.NOTIMP, question: m.question.slice(0, 1), edns: ourEdns(m) }));
   }
