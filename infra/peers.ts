@@ -58,6 +58,8 @@ export type PeerOptions = {
   extraConfig?: string;
   /** How long to wait for every primary zone to answer SOA authoritatively. */
   readyTimeoutMs?: number;
+  /** BIND only: named's debug level (-d), e.g. 3 to log whether each transfer in was IXFR or AXFR. */
+  debugLevel?: number;
 };
 
 export type PeerHandle = {
@@ -251,7 +253,7 @@ async function startPeer(kind: 'bind' | 'knot', opts: PeerOptions): Promise<Peer
   const fd = openSync(logFile, 'a');
   const child =
     kind === 'bind'
-      ? spawn('named', ['-g', '-4', '-c', configFile], { cwd: dir, stdio: ['ignore', fd, fd] })
+      ? spawn('named', ['-g', '-4', ...(opts.debugLevel ? ['-d', String(opts.debugLevel)] : []), '-c', configFile], { cwd: dir, stdio: ['ignore', fd, fd] })
       : spawn('knotd', ['-c', configFile], { cwd: dir, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));

@@ -16,7 +16,9 @@ export interface ServeZone {
   /** Grants as the YAML config has them, e.g. { key: 'ddns-key' } or { address: '127.0.0.0/8' }. */
   allowUpdate?: Record<string, unknown>[];
   allowTransfer?: Record<string, unknown>[];
-  notify?: string[];
+  notify?: (string | { to: string; key?: string })[];
+  /** Other zone keys as the YAML config spells them, e.g. { 'ixfr-condensed': false }. */
+  extra?: Record<string, unknown>;
 }
 
 export interface ServeOptions {
@@ -75,6 +77,7 @@ export function serverConfig(o: ServeOptions, dir: string, port: number, httpPor
     if (z.allowUpdate) out['allow-update'] = z.allowUpdate;
     if (z.allowTransfer) out['allow-transfer'] = z.allowTransfer;
     if (z.notify) out.notify = z.notify;
+    Object.assign(out, z.extra);
     return out;
   });
   const cfg: Record<string, unknown> = {
