@@ -384,10 +384,10 @@ function checkZone(z: Obj, path: Path, base: string, keyNames: Set<string>, out:
   const policy = z['serial-policy'];
   const serialPolicy: SerialPolicy = policy === 'unixtime' || policy === 'dateserial' ? policy : 'increment';
   const horizon = isObj(z['ixfr-horizon']) ? z['ixfr-horizon'] : {};
-  const ratio = z['max-ixfr-ratio'];
+  const ratio = maxRatio(z['max-ixfr-ratio'], [...path, 'max-ixfr-ratio'], out);
   const ixfr: IxfrPolicy = {
     condensed: z['ixfr-condensed'] !== false,
-    maxRatio: ratio === 'unlimited' ? null : typeof ratio === 'number' ? ratio : 1,
+    maxRatio: ratio,
     horizonChanges: typeof horizon.changes === 'number' ? horizon.changes : null,
     horizonAgeMs: horizon.age === undefined ? null : duration(horizon.age, [...path, 'ixfr-horizon', 'age'], out),
     axfrOnly: grants(z['axfr-only'], [...path, 'axfr-only'], name, keyNames, out, false),
@@ -422,6 +422,18 @@ function notifyTargets(v: unknown, path: Path, keyNames: Set<string>, out: Probl
     res.push(t);
   });
   return res;
+}
+
+/** max-ixfr-ratio: a share of the zone (0.5, or "50%"), or "unlimited" (null). */
+function maxRatio(v: unknown, path: Path, out: Problems): number | null {
+  if (v === undefined) return 1;
+  if (v === 'unlimited') return null;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+(\.\d+)?%$/.test(v.trim()) ? Number(v.trim().slice(0, -1)) / 100 : NaN;
+  if (!(n > 0)) {
+    out.add(path, `${JSON.stringify(v)} is not a ratio: use a share of the zone above 0 (0.5 or "50%"), or "unlimited"`);
+    return 1;
+  }
+  return n;
 }
 
 /** Seconds, or a count with a unit (s, m, h, d, w), in milliseconds. */

@@ -77,7 +77,10 @@ describe('loading the configuration', () => {
     assert.equal(c.http, null);
     assert.equal(c.store, `sqlite:${join(dir, 'data/zonelog.db')}`);
     assert.deepEqual(c.keys, []);
-    assert.deepEqual(c.zones, [{ name: 'example.com.', file: join(dir, 'ex.zone'), serialPolicy: 'increment', allowUpdate: [], allowTransfer: [], notify: [] }]);
+    assert.deepEqual(c.zones, [{
+      name: 'example.com.', file: join(dir, 'ex.zone'), serialPolicy: 'increment', allowUpdate: [], allowTransfer: [], notify: [], notifyDelayMs: 0,
+      ixfr: { condensed: true, maxRatio: 1, horizonChanges: null, horizonAgeMs: null, axfrOnly: [] },
+    }]);
     assert.equal(c.queryThreads, 0);
     assert.equal(c.tcpIdleTimeoutMs, 10_000);
     assert.equal(c.maxBatch, 1000);
@@ -97,6 +100,29 @@ describe('loading the configuration', () => {
     assert.equal(c.pollMs, 250);
     assert.equal(c.logLevel, 'debug');
     assert.equal(c.http, null);
+  });
+
+  it('transfer keys: NOTIFY targets plain or with a key, the delay in seconds, the IXFR policy', () => {
+    const c = load(withZone(
+      '    notify: ["127.0.0.1:5301", { to: "[::1]", key: xfr }]\n    notify-delay: 0.25\n    ixfr-condensed: false\n    max-ixfr-ratio: unlimited\n' +
+      '    ixfr-horizon: { changes: 500, age: 7d }\n    axfr-only: [{ address: 127.0.0.2 }]\n',
+      `keys: [{ name: xfr, algorithm: hmac-sha256, secret: "${SECRET}" }]\n`,
+    )).zones[0];
+    assert.deepEqual(c.notify, [{ address: '127.0.0.1', port: 5301 }, { address: '::1', port: 53, key: 'xfr.' }]);
+    assert.equal(c.notifyDelayMs, 250);
+    assert.deepEqual(c.ixfr, { condensed: false, maxRatio: null, horizonChanges: 500, horizonAgeMs: 7 * 86_400_000, axfrOnly: [{ address: '127.0.0.2' }] });
+    assert.equal(load(withZone('    max-ixfr-ratio: 0.3\n    ixfr-horizon: { age: 3600 }\n')).zones[0].ixfr.horizonAgeMs, 3_600_000);
+  });
+
+  it('transfer keys: an unknown NOTIFY key, a bad duration, a bad ratio are each named', () => {
+    assert.deepEqual(problems(withZone('    notify: [{ to: "127.0.0.1:5301", key: nokey }]\n')), ['zonelog.yaml: zones[0].notify[0].key: no key named nokey. is defined under keys']);
+    assert.deepEqual(problems(withZone('    ixfr-horizon: { age: soon }\n')), ['zonelog.yaml: zones[0].ixfr-horizon.age: "soon" is not a duration: use seconds, or a number with s, m, h, d or w, as in 7d']);
+    assert.deepEqual(problems(withZone('    max-ixfr-ratio: -1\n')), ['zonelog.yaml: zones[0].max-ixfr-ratio: -1 is not a ratio: use a share of the zone above 0 (0.5 or "50%"), or "unlimited"']);
+    assert.deepEqual(problems(withZone('    notify: [{ to: "127.0.0.1:5301", bogus: 1 }, 5]\n')), [
+      'zonelog.yaml: zones[0].notify[0].bogus: unknown key (known keys: to, key)',
+      'zonelog.yaml: zones[0].notify[1]: must be a string or a mapping',
+    ]);
+    assert.equal(load(withZone('    max-ixfr-ratio: "25%"\n')).zones[0].ixfr.maxRatio, 0.25);
   });
 
   it('relative paths resolve against the working directory, or against `directory` when given', () => {
