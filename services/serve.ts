@@ -21,7 +21,7 @@ import { recordCount, soaOf, type Zone } from '../shared/zone/zone.ts';
 import type { ServerConfig, ZoneConfig } from './config/types.ts';
 import { listenHttp } from './api/http.ts';
 import { handleUpdate } from './primary/handler.ts';
-import { Notifier } from './primary/notify.ts';
+import { Notifier, nsTargets } from './primary/notify.ts';
 import { decideReload } from './primary/reload.ts';
 import { answerTransfer } from './primary/transfer-out.ts';
 import { ZoneWriter } from './primary/writer.ts';
@@ -166,9 +166,11 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
     projection.onApplied = (a: Applied) => {
       if (!served.has(a.zone)) return;
       const zc = zoneConfigs.get(a.zone);
-      if (zc && zc.notify.length > 0) {
-        const soa = a.kind === 'changed' ? a.changeset.soaTo : soaOf(a.live.index.zone);
-        if (soa) notifier.changed(zc.name, soa, zc.notify, zc.notifyDelayMs);
+      if (zc && (zc.notify.length > 0 || zc.notifyNs)) {
+        const live = projection.get(a.zone);
+        const soa = live ? soaOf(live.index.zone) : undefined;
+        const targets = zc.notifyNs && live ? [...zc.notify, ...nsTargets(live.index.zone)] : zc.notify;
+        if (soa) notifier.changed(zc.name, soa, targets, zc.notifyDelayMs);
       }
       if (a.kind === 'changed') broadcast({ t: 'change', zone: a.zone, version: a.version, changeset: a.changeset });
       else {

@@ -394,7 +394,7 @@ function checkZone(z: Obj, path: Path, base: string, keyNames: Set<string>, out:
   };
   const notifyDelayMs = typeof z['notify-delay'] === 'number' ? Math.round(z['notify-delay'] * 1000) : 0;
   if (name === undefined) return null;
-  return { name, ...(file === undefined ? {} : { file }), serialPolicy, allowUpdate, allowTransfer, notify, notifyDelayMs, ixfr };
+  return { name, ...(file === undefined ? {} : { file }), serialPolicy, allowUpdate, allowTransfer, notify, notifyNs: z['notify-ns'] === true, notifyDelayMs, ixfr };
 }
 
 /** NOTIFY targets: "address[:port]" or { to, key }. */

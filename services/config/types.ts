@@ -59,6 +59,8 @@ export interface ZoneConfig {
   allowUpdate: Grant[];
   allowTransfer: Grant[];
   notify: NotifyTarget[];
+  /** Also notify the zone's NS hosts with in-zone addresses. */
+  notifyNs: boolean;
   /** Wait this long after a change before notifying (ms). */
   notifyDelayMs: number;
   ixfr: IxfrPolicy;

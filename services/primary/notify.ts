@@ -10,11 +10,32 @@ import { randomInt } from 'node:crypto';
 import { Class, Opcode, Rcode, Type, rcodeName } from '../../shared/dns/constants.ts';
 import { exchangeUdp } from '../../shared/dns/client.ts';
 import { decodeMessage, emptyMessage, encodeMessage, type RR } from '../../shared/dns/message.ts';
-import { nameKey, type Name } from '../../shared/dns/name.ts';
+import { isSubdomain, nameKey, namesEqual, readName, type Name } from '../../shared/dns/name.ts';
 import { signMessage, verifyMessage, type Keyring } from '../../shared/dns/tsig.ts';
 import type { Logger } from '../../shared/log.ts';
-import { soaSerial } from '../../shared/zone/zone.ts';
+import { getRRset, soaOf, soaSerial, type Zone } from '../../shared/zone/zone.ts';
+import { formatIPv4, formatIPv6 } from '../../shared/dns/text.ts';
 import type { NotifyTarget } from '../config/types.ts';
+
+/**
+ * The zone's own name servers as NOTIFY targets (BIND's `notify yes`): each apex NS host but
+ * the SOA's MNAME (the primary itself), at port 53, by the A and AAAA records the zone holds
+ * for it. Hosts outside the zone are left out: resolving them would need a resolver.
+ */
+export function nsTargets(z: Zone): NotifyTarget[] {
+  const ns = getRRset(z, z.origin, Type.NS);
+  const soa = soaOf(z);
+  if (!ns || !soa) return [];
+  const mname = readName(soa.rdata, 0, false)[0];
+  const out: NotifyTarget[] = [];
+  for (const rd of ns.rdata) {
+    const host = readName(rd, 0, false)[0];
+    if (namesEqual(host, mname) || !isSubdomain(host, z.origin)) continue;
+    for (const a of getRRset(z, host, Type.A)?.rdata ?? []) out.push({ address: formatIPv4(a, 0), port: 53 });
+    for (const a of getRRset(z, host, Type.AAAA)?.rdata ?? []) out.push({ address: formatIPv6(a, 0), port: 53 });
+  }
+  return out;
+}
 
 export type NotifyResult = 'answered' | 'refused' | 'unanswered';
 

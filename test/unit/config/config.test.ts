@@ -78,7 +78,7 @@ describe('loading the configuration', () => {
     assert.equal(c.store, `sqlite:${join(dir, 'data/zonelog.db')}`);
     assert.deepEqual(c.keys, []);
     assert.deepEqual(c.zones, [{
-      name: 'example.com.', file: join(dir, 'ex.zone'), serialPolicy: 'increment', allowUpdate: [], allowTransfer: [], notify: [], notifyDelayMs: 0,
+      name: 'example.com.', file: join(dir, 'ex.zone'), serialPolicy: 'increment', allowUpdate: [], allowTransfer: [], notify: [], notifyNs: false, notifyDelayMs: 0,
       ixfr: { condensed: true, maxRatio: 1, horizonChanges: null, horizonAgeMs: null, axfrOnly: [] },
     }]);
     assert.equal(c.queryThreads, 0);

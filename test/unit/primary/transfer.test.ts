@@ -46,7 +46,7 @@ async function setup(o: { serial?: number; body?: string; ixfr?: Partial<IxfrPol
   await projection.start();
   const writer = new ZoneWriter({ zone: ORIGIN, store, projection, log, policy: { grants: [{ address: '127.0.0.0/8' }], serialPolicy: 'increment' } });
   const cfg: ZoneConfig = {
-    name: ORIGIN, serialPolicy: 'increment', allowUpdate: [], notify: [], notifyDelayMs: 0,
+    name: ORIGIN, serialPolicy: 'increment', allowUpdate: [], notify: [], notifyNs: false, notifyDelayMs: 0,
     allowTransfer: o.allowTransfer ?? [{ address: '127.0.0.0/8' }],
     ixfr: { condensed: true, maxRatio: null, horizonChanges: null, horizonAgeMs: null, axfrOnly: [], ...o.ixfr },
   };
