@@ -191,6 +191,7 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
           onTransfer: (t) => {
             m.transfers.inc({ zone: nameKey(t.zone), kind: t.kind, result: t.complete ? 'complete' : 'broken' });
             m.transferBytes.inc({ zone: nameKey(t.zone) }, t.bytes);
+            if (t.complete) notifier.transferred(t.zone, t.address, t.serialTo);
           },
           onRefused: (zone) => m.transfers.inc({ zone, kind: 'refused', result: 'refused' }),
         });

@@ -84,6 +84,22 @@ export class Notifier {
     }
   }
 
+  /**
+   * A secondary at `address` has just transferred the zone up to `serial`. If the zone has moved
+   * on meanwhile, it is told again at once: a NOTIFY that reached it in the middle of that
+   * transfer may have been set aside (Knot does), and it would otherwise wait for its refresh
+   * timer.
+   */
+  transferred(zone: Name, address: string, serial: number): void {
+    const from = address.replace(/^::ffff:/, '');
+    for (const st of this.states.values()) {
+      if (nameKey(st.zone) !== nameKey(zone) || st.target.address !== from) continue;
+      if (soaSerial(st.soa.rdata) === serial) continue;
+      if (!st.sending) st.answered = serial;
+      this.schedule(st);
+    }
+  }
+
   /** Stops sending; NOTIFYs in flight are left to time out unheard. */
   close(): void {
     this.closed = true;

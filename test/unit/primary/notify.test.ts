@@ -106,6 +106,22 @@ describe('NOTIFY out', () => {
     assert.equal(verifyMessage(s.got[0], keyring([KEY])).ok, true);
   });
 
+  it('tells a secondary again when it finishes a transfer behind the zone, and not when it is current', async () => {
+    const s = await secondary();
+    const results: string[] = [];
+    const n = new Notifier({ log, keys: () => keyring([]), onResult: (_z, _t, r) => results.push(r) });
+    after(() => n.close());
+    n.changed(ORIGIN, soa(5), [{ address: '127.0.0.1', port: s.port }]);
+    await until(() => results.length === 1);
+    n.transferred(ORIGIN, '127.0.0.1', 5);
+    n.transferred(ORIGIN, '127.0.0.2', 4);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(s.got.length, 1, 'current, or another host: nothing sent');
+    n.transferred(ORIGIN, '::ffff:127.0.0.1', 4);
+    await until(() => results.length === 2);
+    assert.deepEqual(s.got.map((m) => soaSerial(m.answer[0].rdata)), [5, 5]);
+  });
+
   it('waits notify-delay, and the changes made meanwhile share one NOTIFY', async () => {
     const s = await secondary();
     const n = new Notifier({ log, keys: () => keyring([]) });
