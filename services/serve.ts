@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { Opcode, Rcode, rcodeName } from '../shared/dns/constants.ts';
-import { encodeMessage } from '../shared/dns/message.ts';
+import { encodeMessage, type RR } from '../shared/dns/message.ts';
 import { nameKey } from '../shared/dns/name.ts';
 import { keyring, makeKey, type Keyring } from '../shared/dns/tsig.ts';
 import type { Logger } from '../shared/log.ts';
@@ -15,6 +15,7 @@ import { Registry } from '../shared/metrics.ts';
 import { progress } from '../shared/progress.ts';
 import { openStore } from '../shared/store/open.ts';
 import { ConcurrencyError, type EventStore } from '../shared/store/port.ts';
+import type { Changeset } from '../shared/zone/changeset.ts';
 import { loadZoneFile } from '../shared/zone/load.ts';
 import { formatIssue } from '../shared/zone/parser.ts';
 import { recordCount, soaOf, type Zone } from '../shared/zone/zone.ts';
@@ -98,6 +99,15 @@ function compact(): void {
   (vm.runInNewContext('gc') as () => void)();
 }
 
+/**
+ * A changeset whose rdata are exact-size copies. A record's rdata is often a view into the
+ * message it arrived in, and posting a view to a thread copies its whole underlying buffer.
+ */
+function compactChangeset(c: Changeset): Changeset {
+  const rr = (r: RR): RR => ({ name: r.name, type: r.type, class: r.class, ttl: r.ttl, rdata: r.rdata.slice() });
+  return { soaFrom: c.soaFrom && rr(c.soaFrom), soaTo: rr(c.soaTo), removed: c.removed.map(rr), added: c.added.map(rr) };
+}
+
 export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
   const registry = new Registry();
   const m = metricsFor(registry);
@@ -110,7 +120,23 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
     const imported = await ensureZones(cfg, store, log);
     const keys: Keyring = keyring(cfg.keys.map((k) => makeKey(k.name, k.algorithm, k.secret)));
     const threads: Worker[] = [];
+    // Changes go to the query threads together, once per turn: one message per change would
+    // cost the main thread more than the change itself under update load.
+    let pending: Extract<ToQueryThread, { t: 'changes' }>['items'] = [];
+    const flushChanges = (): void => {
+      if (pending.length === 0) return;
+      const msg: ToQueryThread = { t: 'changes', items: pending };
+      pending = [];
+      for (const t of threads) t.postMessage(msg);
+    };
     const broadcast = (msg: ToQueryThread): void => {
+      if (threads.length === 0) return;
+      if (msg.t === 'changes') {
+        if (pending.length === 0) setImmediate(flushChanges);
+        pending.push(...msg.items);
+        return;
+      }
+      flushChanges();
       for (const t of threads) t.postMessage(msg);
     };
     const projection = new Projection(store, {
@@ -172,8 +198,9 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
         const targets = zc.notifyNs && live ? [...zc.notify, ...nsTargets(live.index.zone)] : zc.notify;
         if (soa) notifier.changed(zc.name, soa, targets, zc.notifyDelayMs);
       }
-      if (a.kind === 'changed') broadcast({ t: 'change', zone: a.zone, version: a.version, changeset: a.changeset });
-      else {
+      if (a.kind === 'changed') {
+        if (threads.length > 0) broadcast({ t: 'changes', items: [{ zone: a.zone, version: a.version, changeset: compactChangeset(a.changeset) }] });
+      } else {
         zones.set(a.zone, a.live);
         broadcast({ t: 'zone', zone: a.live.index.zone, version: a.version });
         responder?.clearCache();

@@ -14,7 +14,8 @@ import { Responder } from './query.ts';
 /** What the main thread tells a query thread. */
 export type ToQueryThread =
   | { t: 'zone'; zone: Zone; version: number }
-  | { t: 'change'; zone: string; version: number; changeset: Changeset };
+  /** Changes in version order, sent together once per turn of the main thread's event loop. */
+  | { t: 'changes'; items: { zone: string; version: number; changeset: Changeset }[] };
 
 /** What a query thread tells the main thread. */
 export type FromQueryThread =
@@ -48,10 +49,13 @@ async function main(): Promise<void> {
       zones.set(live.apexKey, live);
       responder.clearCache();
       void responder.warm(live);
-    } else if (m.t === 'change') {
-      const live = zones.get(m.zone);
-      if (live && m.version === live.version + 1) live.apply(m.changeset, m.version);
-      else log.error({ zone: m.zone, version: m.version, have: live?.version }, 'query thread missed a change; waiting for the zone again');
+    } else {
+      for (const c of m.items) {
+        const live = zones.get(c.zone);
+        // Checked by the main thread when it applied them: applied here as derived changes.
+        if (live && c.version === live.version + 1) live.apply(c.changeset, c.version, true);
+        else log.error({ zone: c.zone, version: c.version, have: live?.version }, 'query thread missed a change; waiting for the zone again');
+      }
     }
   });
   for (let i = 0; i < data.listen.length; i++) {
