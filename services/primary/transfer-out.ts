@@ -166,6 +166,8 @@ async function planIncremental(d: TransferDeps, live: LiveZone, cfg: ZoneConfig,
     if (e.data.serialFrom !== expect) return { diffs: null, reason: `history is not contiguous at version ${e.version} (serial ${e.data.serialFrom}, expected ${expect})` };
     expect = e.data.serialTo;
     changes.push(changesetOf(e, live.index.zone.class));
+    // A long range is read and parsed a slice at a time, so updates and queries go on meanwhile.
+    if (changes.length % 256 === 0) await new Promise((r) => setImmediate(r));
   }
   if (changes.length !== head - from || expect !== serial) return { diffs: null, reason: `the store's history ends at serial ${expect}, not ${serial}` };
   const diffs = x.condensed ? [condense(changes)] : changes;
