@@ -19,8 +19,11 @@ import { MessageStream, type Answer } from '../responder/stream.ts';
 import { axfrRecords, captureZone, condense, ixfrRecords, ixfrSize, packMessages } from './ixfr.ts';
 import { allowedBy } from './policy.ts';
 
-/** What an outbound transfer turned out to be. */
-export type TransferKind = 'axfr' | 'ixfr' | 'ixfr-axfr-style' | 'up-to-date';
+/**
+ * What an outbound transfer turned out to be. `udp-soa-only`: an IXFR over UDP whose answer would
+ * not fit, answered with the current SOA so the client asks again over TCP (RFC 1995 §2).
+ */
+export type TransferKind = 'axfr' | 'ixfr' | 'ixfr-axfr-style' | 'up-to-date' | 'udp-soa-only';
 
 /** One outbound transfer, for the audit log line and the metrics. */
 export interface TransferAudit {
@@ -60,15 +63,18 @@ export async function answerTransfer(m: Decoded, peer: Peer, d: TransferDeps): P
   const qtype = q.type === Type.AXFR ? 'AXFR' : 'IXFR';
   let key: TsigKey | null = null;
   const sign = (wire: Buffer): Buffer => (key && m.tsig ? signMessage(wire, key, { requestMac: m.tsig.mac }).wire : wire);
-  const refuse = (rcode: number, reason: string): Buffer => {
+  const audit = (rcode: number, reason: string): void => {
     d.log.warn({ zone: q.name, qtype, rcode: rcodeName(rcode), reason, key: key?.name ?? m.tsig?.key, address: peer.address, port: peer.port, transport: peer.transport }, 'transfer refused');
     d.onRefused?.(nameKey(q.name), rcode);
+  };
+  const refuse = (rcode: number, reason: string): Buffer => {
+    audit(rcode, reason);
     return sign(encodeMessage(reply(m, { rcode, question: [q] })));
   };
   if (m.tsig) {
     const v = verifyMessage(m, d.keys());
     if (!v.ok) {
-      refuse(v.rcode, `TSIG ${v.failure}: ${v.detail}`);
+      audit(v.rcode, `TSIG ${v.failure}: ${v.detail}`);
       return tsigRefusal(m, v);
     }
     key = v.key;
@@ -119,7 +125,7 @@ export async function answerTransfer(m: Decoded, peer: Peer, d: TransferDeps): P
     const to = soaSerial(view.soa.rdata);
     if (peer.transport === 'udp') {
       const wire = sign(single(m, [view.soa]));
-      finish({ kind: 'up-to-date', serialFrom: clientSerial, serialTo: to, reason: `${plan.reason}; over UDP only the SOA, so the client retries over TCP`, messages: 1, bytes: wire.length, complete: true });
+      finish({ kind: 'udp-soa-only', serialFrom: clientSerial, serialTo: to, reason: `AXFR-style (${plan.reason}), which UDP cannot carry`, messages: 1, bytes: wire.length, complete: true });
       return wire;
     }
     return streamed(axfrRecords(view), m, key, (messages, bytes, complete) =>
@@ -135,7 +141,7 @@ export async function answerTransfer(m: Decoded, peer: Peer, d: TransferDeps): P
     const room = key ? 100 + key.name.length + key.algorithm.name.length + key.algorithm.size : 0;
     const fits = packed.length === 1 && packed[0].length + room <= udpLimit;
     const wire = sign(fits ? packed[0] : single(m, [soa]));
-    finish({ kind: fits ? 'ixfr' : 'up-to-date', serialFrom: clientSerial, serialTo: serial, ...(fits ? {} : { reason: 'incremental answer too large for UDP; the SOA alone, so the client retries over TCP' }), messages: 1, bytes: wire.length, complete: true });
+    finish({ kind: fits ? 'ixfr' : 'udp-soa-only', serialFrom: clientSerial, serialTo: serial, ...(fits ? {} : { reason: 'the incremental answer does not fit in a datagram' }), messages: 1, bytes: wire.length, complete: true });
     return wire;
   }
   return streamed(records, m, key, (messages, bytes, complete) =>

@@ -190,6 +190,7 @@ describe('transfers over UDP', () => {
     const many = Array.from({ length: 60 }, (_, i) => a(`big${i}`, `10.2.0.${i}`));
     await z.apply(...many);
     assert.deepEqual(await lines(await z.ask(request(Type.IXFR, 10).req, UDP)), ['SOA 12'], 'too large for 512 octets');
+    assert.deepEqual(z.audits.map((t) => [t.kind, t.transport]), [['ixfr', 'udp'], ['udp-soa-only', 'udp']]);
     const viaTcp = await lines(await z.ask(request(Type.IXFR, 10).req, TCP));
     assert.equal(viaTcp.length, 65);
     const axfr = await messages(await z.ask(request(Type.AXFR).req, UDP));
