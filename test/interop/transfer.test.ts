@@ -73,6 +73,9 @@ describe('zonelog as the primary of BIND and Knot', { timeout: 240_000 }, () => 
         // Transfers only with the key: the secondaries' TSIG is what lets them in.
         allowTransfer: [{ key: XFR.name }],
         notify: [{ to: `${LOOPBACK}:${bindPort}`, key: XFR.name }, { to: `${LOOPBACK}:${knotPort}`, key: XFR.name }],
+        // The zone is small beside 1,000 changes: a secondary that falls a few hundred behind
+        // would get AXFR-style answers under the default max-ixfr-ratio (unit-tested apart).
+        extra: { 'max-ixfr-ratio': 'unlimited' },
       }],
     });
     const secondary = { name: ZONE, role: 'secondary' as const, primaries: [{ address: LOOPBACK, port: z.port, key: XFR.name }] };
@@ -104,11 +107,13 @@ describe('zonelog as the primary of BIND and Knot', { timeout: 240_000 }, () => 
     // At debug level 3 BIND says what each transfer in was.
     assert.match(bindLog, /transfer of 'xfr\.test\/IN' from 127\.0\.0\.1#\d+: got incremental response/, `BIND's log shows IXFR:\n${bindLog.slice(-3000)}`);
     assert.equal((bindLog.match(/requesting AXFR/g) ?? []).length, 1, 'BIND: one AXFR request, the initial one');
+    assert.equal((bindLog.match(/got nonincremental response/g) ?? []).length, 1, 'BIND: one full answer, the initial AXFR');
     assert.match(knotLog, /\[xfr\.test\.\] IXFR, incoming, remote 127\.0\.0\.1@\d+.*finished/, `Knot's log shows IXFR:\n${knotLog.slice(-3000)}`);
     // Only the first transfer was a full one.
     assert.equal((knotLog.match(/AXFR, incoming.*finished/g) ?? []).length, 1, 'Knot: one AXFR');
     const out = z.logLines().filter((l) => l.msg === 'transfer out');
     assert.ok(out.some((l) => l.kind === 'ixfr' && l.key === 'xfr-key.'), 'zonelog served IXFR, signed');
+    assert.deepEqual(out.filter((l) => l.kind === 'ixfr-axfr-style'), [], 'no IXFR answered AXFR-style');
     assert.ok(out.every((l) => l.key === 'xfr-key.'), 'every transfer was TSIG-signed');
     assert.ok(z.logLines().some((l) => l.msg === 'NOTIFY sent'), 'NOTIFY went out');
   });
