@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { Opcode, Rcode, rcodeName } from '../shared/dns/constants.ts';
-import { encodeMessage, type RR } from '../shared/dns/message.ts';
+import type { RR } from '../shared/dns/message.ts';
 import { nameKey } from '../shared/dns/name.ts';
 import { keyring, makeKey, type Keyring } from '../shared/dns/tsig.ts';
 import type { Logger } from '../shared/log.ts';
@@ -25,11 +25,13 @@ import { handleUpdate } from './primary/handler.ts';
 import { Notifier, nsTargets } from './primary/notify.ts';
 import { decideReload } from './primary/reload.ts';
 import { answerTransfer } from './primary/transfer-out.ts';
+import { answerNotify } from './secondary/notify-in.ts';
+import { SecondaryZone } from './secondary/secondary.ts';
 import { ZoneWriter } from './primary/writer.ts';
 import { Projection, type Applied } from './projector/projection.ts';
 import { closeTcp, listenTcp, listenUdp } from './responder/listen.ts';
 import type { FromQueryThread, QueryThreadData, ToQueryThread } from './responder/query-thread.ts';
-import { Responder, ourEdns, reply, type Peer } from './responder/query.ts';
+import { Responder, type Peer } from './responder/query.ts';
 
 /** Startup failed before anything was served; the message says what and where. */
 export class StartupError extends Error {}
@@ -53,6 +55,9 @@ function metricsFor(registry: Registry) {
     transfers: registry.counter('zonelog_transfers_out_total', 'Outbound zone transfers by zone, kind (axfr, ixfr, ixfr-axfr-style, up-to-date, refused) and result.', ['zone', 'kind', 'result']),
     transferBytes: registry.counter('zonelog_transfer_out_bytes_total', 'Octets sent in outbound zone transfers.', ['zone']),
     notifies: registry.counter('zonelog_notify_out_total', 'NOTIFY messages sent, by zone and result (answered, refused, unanswered).', ['zone', 'result']),
+    notifiesIn: registry.counter('zonelog_notify_in_total', 'NOTIFY messages received for secondary zones, by zone and result (accepted, refused).', ['zone', 'result']),
+    transfersIn: registry.counter('zonelog_transfers_in_total', 'Transfers into secondary zones by kind (ixfr, axfr, up-to-date).', ['zone', 'kind']),
+    expired: registry.gauge('zonelog_zone_expired', '1 while a secondary zone is expired (answered SERVFAIL).', ['zone']),
   };
 }
 
@@ -65,7 +70,8 @@ async function ensureZones(cfg: ServerConfig, store: EventStore, log: Logger): P
   const missing: { z: ZoneConfig; zone: ReturnType<typeof loadZoneFile>['zone'] }[] = [];
   const problems: string[] = [];
   for (const z of cfg.zones) {
-    if (await store.head(nameKey(z.name))) continue;
+    // Secondary zones come from their primaries, not from a file.
+    if (z.file === undefined || (await store.head(nameKey(z.name)))) continue;
     const p = progress(`reading ${z.file}`, undefined);
     const r = loadZoneFile(z.file!, { origin: z.name, onRecord: () => p.tick() });
     p.done();
@@ -160,12 +166,14 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
     };
     for (const z of served) {
       observe(z);
-      m.records.set({ zone: z }, recordCount(projection.get(z)!.index.zone));
+      const live = projection.get(z);
+      if (live) m.records.set({ zone: z }, recordCount(live.index.zone));
     }
     let responder: Responder | null = null;
 
     const writers = new Map<string, ZoneWriter>();
     for (const z of cfg.zones) {
+      if (z.file === undefined) continue;
       const zone = nameKey(z.name);
       writers.set(zone, new ZoneWriter({
         zone, store, projection, log, maxBatch: cfg.maxBatch,
@@ -179,9 +187,19 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
         },
       }));
     }
+    const secondaries = new Map<string, SecondaryZone>();
+    for (const z of cfg.zones) {
+      if (z.primaries.length === 0) continue;
+      secondaries.set(nameKey(z.name), new SecondaryZone({
+        zone: z, store, projection, keys: () => keys, log,
+        onTransfer: (zone, kind) => m.transfersIn.inc({ zone, kind }),
+        onExpired: (zone, expired) => m.expired.set({ zone }, expired ? 1 : 0),
+      }));
+    }
     // Only zones in the config are served, even if the store holds others.
     const zones = new Map([...projection.zones].filter(([k]) => served.has(k)));
-    for (const k of served) if (!zones.has(k)) throw new StartupError(`zone ${k} has no events in ${cfg.store}`);
+    // A primary zone was imported above; a secondary zone may have no events until its first transfer.
+    for (const z of cfg.zones) if (z.file !== undefined && !zones.has(nameKey(z.name))) throw new StartupError(`zone ${z.name} has no events in ${cfg.store}`);
     // Query threads follow every change; a zone created anew (by another writer) is served whole.
     const zoneConfigs = new Map(cfg.zones.map((z) => [nameKey(z.name), z]));
     const notifier = new Notifier({
@@ -223,9 +241,7 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
           onRefused: (zone) => m.transfers.inc({ zone, kind: 'refused', result: 'refused' }),
         });
       }
-      // NOTIFY is for secondary zones, which come with the secondary service.
-      log.info({ opcode: 'NOTIFY', zone: msg.question[0]?.name, address: peer.address }, 'NOTIFY received for a zone we are primary for; ignored');
-      return encodeMessage(reply(msg, { rcode: Rcode.NOTIMP, question: msg.question.slice(0, 1), edns: ourEdns(msg) }));
+      return answerNotify(msg, peer, { secondaries, config: (z) => zoneConfigs.get(z), keys: () => keys, log, onNotify: (zone, result) => m.notifiesIn.inc({ zone, result }) });
     });
     const flushCounts = (counts: number[]): void => {
       counts.forEach((n, r) => {
@@ -312,7 +328,8 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
     const reload = async (why: string): Promise<Record<string, string>> => {
       const out: Record<string, string> = {};
       for (const z of cfg.zones) {
-        const r = loadZoneFile(z.file!, { origin: z.name });
+        if (z.file === undefined) continue;
+        const r = loadZoneFile(z.file, { origin: z.name });
         if (r.errors.length > 0) {
           const errors = r.errors.map(formatIssue);
           log.warn({ zone: z.name, file: z.file, errors }, 'reload refused: the zone file has errors; the zone is unchanged');
@@ -331,12 +348,22 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
         for (const [k, live] of zones) out[k] = { serial: live.index.serial, version: live.version, pendingUpdates: writers.get(k)?.pending ?? 0 };
         await store.head(cfg.zones[0] ? nameKey(cfg.zones[0].name) : '.');
         return { ok: true, store: store.kind, queryThreads: threads.length, zones: out };
-      }, { reload });
+      }, { reload, zones: () => zoneStatus() });
       closers.push(() => new Promise<void>((r) => {
         h.close(() => r());
         h.closeAllConnections();
       }));
     }
+    const zoneStatus = (): unknown[] => cfg.zones.map((z) => {
+      const sec = secondaries.get(nameKey(z.name));
+      if (sec) return sec.status();
+      const live = projection.get(nameKey(z.name));
+      return { zone: z.name, role: 'primary', serial: live?.index.serial ?? null, state: 'fresh', version: live?.version ?? null };
+    });
+    for (const sec of secondaries.values()) sec.start();
+    closers.push(() => {
+      for (const sec of secondaries.values()) sec.stop();
+    });
     compact();
     // Answers for every name's own types are compiled in the background, a slice at a time.
     for (const [zone, live] of zones) {

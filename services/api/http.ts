@@ -1,4 +1,4 @@
-// The admin HTTP listener: Prometheus /metrics, /healthz, and POST /reload.
+// The admin HTTP listener: Prometheus /metrics, /healthz, GET /zones, and POST /reload.
 
 import http from 'node:http';
 import type { Endpoint } from '../config/types.ts';
@@ -12,6 +12,8 @@ export interface Health {
 export interface AdminActions {
   /** Re-reads every zone file; resolves with what happened to each zone. */
   reload(why: string): Promise<unknown>;
+  /** Each zone's role, serial and state (secondary zones: last and next check). */
+  zones?(): unknown[];
 }
 
 export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promise<Health>, actions?: AdminActions): Promise<http.Server> {
@@ -28,6 +30,10 @@ export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promi
       res.writeHead(405, { allow: actions ? 'GET, HEAD, POST /reload' : 'GET, HEAD' }).end();
       return;
     }
+    if (path === '/zones' && actions?.zones) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(actions.zones(), null, 2) + '\n');
+      return;
+    }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': CONTENT_TYPE }).end(registry.render());
       return;
@@ -39,7 +45,7 @@ export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promi
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or POST /reload\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz, /zones or POST /reload\n');
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

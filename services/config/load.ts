@@ -13,7 +13,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { isMetaType, typeFromName, typeName } from '../../shared/dns/constants.ts';
 import { isSubdomain, nameKey, parseName, type Name } from '../../shared/dns/name.ts';
 import { parsePrefix } from '../primary/policy.ts';
-import type { Endpoint, Grant, IxfrPolicy, KeyConfig, NotifyTarget, SerialPolicy, ServerConfig, ZoneConfig } from './types.ts';
+import type { Endpoint, Grant, IxfrPolicy, KeyConfig, NotifyTarget, PrimaryConfig, SerialPolicy, ServerConfig, ZoneConfig } from './types.ts';
 
 /** Every problem found in a configuration, one per line of the message. */
 export class ConfigError extends Error {
@@ -375,9 +375,26 @@ function checkZone(z: Obj, path: Path, base: string, keyNames: Set<string>, out:
     file = resolve(base, z.file);
     const problem = unreadable(file);
     if (problem) out.add([...path, 'file'], `${file}: ${problem}`);
-  } else if (z.file === undefined) {
-    out.add([...path, 'file'], 'a zone needs a file until secondary zones exist');
+  } else if (z.file === undefined && z.primaries === undefined) {
+    out.add([...path, 'file'], 'a zone needs a file (a primary zone) or primaries (a secondary zone)');
   }
+  if (z.file !== undefined && z.primaries !== undefined) out.add([...path, 'primaries'], 'a zone has a file (primary) or primaries (secondary), not both');
+  const primaries = primaryList(z.primaries, [...path, 'primaries'], out);
+  let transferKey: Name | undefined;
+  if (typeof z['transfer-key'] === 'string') {
+    try {
+      transferKey = keyName(z['transfer-key']);
+      if (!keyNames.has(transferKey)) out.add([...path, 'transfer-key'], `no key named ${transferKey} is defined under keys`);
+    } catch (e) {
+      out.add([...path, 'transfer-key'], reason(e));
+    }
+  }
+  // By default NOTIFY is taken from the primaries' addresses, or signed with the transfer key.
+  const allowNotify = z['allow-notify'] !== undefined
+    ? grants(z['allow-notify'], [...path, 'allow-notify'], name, keyNames, out, false)
+    : [...primaries.map((p) => ({ address: p.address })), ...(transferKey ? [{ key: transferKey }] : [])];
+  const secs = (k: string, d: number): number => Math.round((typeof z[k] === 'number' ? (z[k] as number) : d) * 1000);
+  const timers = { minRefresh: secs('min-refresh-time', 300), maxRefresh: secs('max-refresh-time', 2_419_200), minRetry: secs('min-retry-time', 500), maxRetry: secs('max-retry-time', 1_209_600) };
   const allowUpdate = grants(z['allow-update'], [...path, 'allow-update'], name, keyNames, out, true);
   const allowTransfer = grants(z['allow-transfer'], [...path, 'allow-transfer'], name, keyNames, out, false);
   const notify = notifyTargets(z.notify, [...path, 'notify'], keyNames, out);
@@ -394,7 +411,24 @@ function checkZone(z: Obj, path: Path, base: string, keyNames: Set<string>, out:
   };
   const notifyDelayMs = typeof z['notify-delay'] === 'number' ? Math.round(z['notify-delay'] * 1000) : 0;
   if (name === undefined) return null;
-  return { name, ...(file === undefined ? {} : { file }), serialPolicy, allowUpdate, allowTransfer, notify, notifyNs: z['notify-ns'] === true, notifyDelayMs, ixfr };
+  return {
+    name, ...(file === undefined ? {} : { file }), primaries, ...(transferKey ? { transferKey } : {}), allowNotify, timers,
+    serialPolicy, allowUpdate, allowTransfer, notify, notifyNs: z['notify-ns'] === true, notifyDelayMs, ixfr,
+  };
+}
+
+/** Primaries of a secondary zone: "address[:port]" or { to, request-ixfr }. */
+function primaryList(v: unknown, path: Path, out: Problems): PrimaryConfig[] {
+  if (!Array.isArray(v)) return [];
+  const eps = endpoints(v.map((x: unknown) => (isObj(x) ? x.to : x)), path, 53, out);
+  const res: PrimaryConfig[] = [];
+  let k = 0;
+  for (const x of v) {
+    if (typeof (isObj(x) ? x.to : x) !== 'string') continue;
+    const ep = eps[k++];
+    if (ep) res.push({ ...ep, requestIxfr: !(isObj(x) && x['request-ixfr'] === false) });
+  }
+  return res;
 }
 
 /** NOTIFY targets: "address[:port]" or { to, key }. */

@@ -50,11 +50,32 @@ export interface IxfrPolicy {
   axfrOnly: Grant[];
 }
 
+/** A primary a secondary zone transfers from. */
+export interface PrimaryConfig extends Endpoint {
+  /** False for a primary that cannot serve IXFR. */
+  requestIxfr: boolean;
+}
+
+/** SOA timer clamps for secondary zones (ms). */
+export interface TimerClamps {
+  minRefresh: number;
+  maxRefresh: number;
+  minRetry: number;
+  maxRetry: number;
+}
+
 export interface ZoneConfig {
   /** Absolute, as written (case kept). */
   name: Name;
   /** Absolute path of the zone file (primary zones). */
   file?: string;
+  /** Secondary zones: where to transfer from (empty for a primary zone). */
+  primaries: PrimaryConfig[];
+  /** Secondary zones: the key for SOA queries and transfers. */
+  transferKey?: Name;
+  /** Secondary zones: who may NOTIFY. */
+  allowNotify: Grant[];
+  timers: TimerClamps;
   serialPolicy: SerialPolicy;
   allowUpdate: Grant[];
   allowTransfer: Grant[];

@@ -33,6 +33,8 @@ export class LiveZone {
   snapshotVersion: number;
   snapshotAt = Date.now();
   generation = 1;
+  /** A secondary zone past its SOA expire without reaching a primary: answered SERVFAIL. */
+  expired = false;
   private readonly touchedAt = new Map<string, number>();
 
   constructor(index: ZoneIndex, version: number, snapshotVersion = 0) {

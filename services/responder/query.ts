@@ -166,6 +166,7 @@ export class Responder {
       if (this.cache.size >= MAX_CACHE) this.cache.clear();
       this.cache.set(h, e);
     }
+    if (e.zone.expired) return headerReply(msg, Rcode.SERVFAIL);
     let src = e.wire;
     // Over TCP the only limit is the 2-octet frame length; past it, TC as over UDP.
     if (src.length > (tcp ? 0xffff : limit)) src = e.truncated ??= truncatedCopy(e.wire, e.questionEnd, edns);
@@ -284,6 +285,8 @@ export class Responder {
       wire = encodeMessage(reply(m, { rcode: zone ? Rcode.NOTIMP : Rcode.REFUSED, question: [q], edns: ourEdns(m) }));
     } else if (!zone || q.class !== zone.index.zone.class || q.type === Type.OPT || q.type === Type.TSIG || q.type === 0) {
       wire = encodeMessage(reply(m, { rcode: zone && q.class === zone.index.zone.class ? Rcode.FORMERR : Rcode.REFUSED, question: [q], edns: ourEdns(m) }));
+    } else if (zone.expired) {
+      wire = encodeMessage(reply(m, { rcode: Rcode.SERVFAIL, question: [q], edns: ourEdns(m) }));
     } else {
       const edns = m.edns ? { do: (m.edns.flags & 0x8000) !== 0 } : null;
       const b = buildAnswer(zone.index, q.name, q.type, q.class, { edns, tcp: peer.transport === 'tcp' });

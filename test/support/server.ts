@@ -10,8 +10,8 @@ const BIN = fileURLToPath(new URL('../../bin/zonelog.ts', import.meta.url));
 
 export interface ServeZone {
   name: string;
-  /** Zone file text (contains a newline) or a path. */
-  file: string;
+  /** Zone file text (contains a newline) or a path; none for a secondary zone (primaries in `extra`). */
+  file?: string;
   serialPolicy?: 'increment' | 'unixtime' | 'dateserial';
   /** Grants as the YAML config has them, e.g. { key: 'ddns-key' } or { address: '127.0.0.0/8' }. */
   allowUpdate?: Record<string, unknown>[];
@@ -67,12 +67,12 @@ function toYaml(obj: Record<string, unknown>): string {
 export function serverConfig(o: ServeOptions, dir: string, port: number, httpPort: number | null, store: string): string {
   const zones = o.zones.map((z, i) => {
     let file = z.file;
-    if (file.includes('\n')) {
+    if (file?.includes('\n')) {
       const path = join(dir, `zone${i}.db`);
       writeFileSync(path, file);
       file = path;
     }
-    const out: Record<string, unknown> = { name: z.name, file };
+    const out: Record<string, unknown> = { name: z.name, ...(file === undefined ? {} : { file }) };
     if (z.serialPolicy) out['serial-policy'] = z.serialPolicy;
     if (z.allowUpdate) out['allow-update'] = z.allowUpdate;
     if (z.allowTransfer) out['allow-transfer'] = z.allowTransfer;

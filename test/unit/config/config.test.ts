@@ -78,7 +78,8 @@ describe('loading the configuration', () => {
     assert.equal(c.store, `sqlite:${join(dir, 'data/zonelog.db')}`);
     assert.deepEqual(c.keys, []);
     assert.deepEqual(c.zones, [{
-      name: 'example.com.', file: join(dir, 'ex.zone'), serialPolicy: 'increment', allowUpdate: [], allowTransfer: [], notify: [], notifyNs: false, notifyDelayMs: 0,
+      name: 'example.com.', file: join(dir, 'ex.zone'), primaries: [], allowNotify: [],
+      timers: { minRefresh: 300_000, maxRefresh: 2_419_200_000, minRetry: 500_000, maxRetry: 1_209_600_000 }, serialPolicy: 'increment', allowUpdate: [], allowTransfer: [], notify: [], notifyNs: false, notifyDelayMs: 0,
       ixfr: { condensed: true, maxRatio: 1, horizonChanges: null, horizonAgeMs: null, axfrOnly: [] },
     }]);
     assert.equal(c.queryThreads, 0);
@@ -296,12 +297,24 @@ describe('refusing a bad configuration', () => {
   });
 
   it('a zone needs a file that exists and is a readable regular file', () => {
-    assert.deepEqual(problems('listen: "127.0.0.1:53"\nzones: [{ name: ex }]\n'), ['zonelog.yaml: zones[0].file: a zone needs a file until secondary zones exist']);
+    assert.deepEqual(problems('listen: "127.0.0.1:53"\nzones: [{ name: ex }]\n'), ['zonelog.yaml: zones[0].file: a zone needs a file (a primary zone) or primaries (a secondary zone)']);
+    assert.deepEqual(problems('listen: "127.0.0.1:53"\nzones: [{ name: ex, file: ex.zone, primaries: ["127.0.0.1:5301"] }]\n'), ['zonelog.yaml: zones[0].primaries: a zone has a file (primary) or primaries (secondary), not both']);
     assert.deepEqual(problems('listen: "127.0.0.1:53"\nzones: [{ name: ex, file: zones }]\n'), [`zonelog.yaml: zones[0].file: ${join(dir, 'zones')}: not a regular file`]);
     assert.deepEqual(problems('listen: "127.0.0.1:53"\ndirectory: nowhere\nzones: [{ name: ex, file: ex.zone }]\n'), [
       `zonelog.yaml: directory: ${join(dir, 'nowhere')} is not a directory`,
       `zonelog.yaml: zones[0].file: ${join(dir, 'nowhere', 'ex.zone')}: no such file`,
     ]);
+  });
+
+  it('a secondary zone: primaries plain or without IXFR, the transfer key, allow-notify by default from the primaries or with the key', () => {
+    const z = load(`listen: ["127.0.0.1:5300"]\nkeys: [{ name: xfr, algorithm: hmac-sha256, secret: "${SECRET}" }]\n` +
+      'zones:\n  - { name: corp.example, primaries: ["127.0.0.1:5302", { to: "127.0.0.1:5303", request-ixfr: false }], transfer-key: xfr, min-refresh-time: 2 }\n').zones[0];
+    assert.equal(z.file, undefined);
+    assert.deepEqual(z.primaries, [{ address: '127.0.0.1', port: 5302, requestIxfr: true }, { address: '127.0.0.1', port: 5303, requestIxfr: false }]);
+    assert.equal(z.transferKey, 'xfr.');
+    assert.deepEqual(z.allowNotify, [{ address: '127.0.0.1' }, { address: '127.0.0.1' }, { key: 'xfr.' }]);
+    assert.equal(z.timers.minRefresh, 2000);
+    assert.deepEqual(problems('listen: "127.0.0.1:53"\nzones: [{ name: ex, primaries: ["127.0.0.1:5302"], transfer-key: nokey }]\n'), ['zonelog.yaml: zones[0].transfer-key: no key named nokey. is defined under keys']);
   });
 
   it('the store must be sqlite:PATH or a PostgreSQL URL', () => {

@@ -47,6 +47,7 @@ async function setup(o: { serial?: number; body?: string; ixfr?: Partial<IxfrPol
   const writer = new ZoneWriter({ zone: ORIGIN, store, projection, log, policy: { grants: [{ address: '127.0.0.0/8' }], serialPolicy: 'increment' } });
   const cfg: ZoneConfig = {
     name: ORIGIN, serialPolicy: 'increment', allowUpdate: [], notify: [], notifyNs: false, notifyDelayMs: 0,
+    primaries: [], allowNotify: [], timers: { minRefresh: 0, maxRefresh: 0, minRetry: 0, maxRetry: 0 },
     allowTransfer: o.allowTransfer ?? [{ address: '127.0.0.0/8' }],
     ixfr: { condensed: true, maxRatio: null, horizonChanges: null, horizonAgeMs: null, axfrOnly: [], ...o.ixfr },
   };
