@@ -1,0 +1,93 @@
+// A zonelog secondary under faults: a transfer cut off mid-stream, a delta that deletes an
+// absent record, and a primary that goes away past the SOA expire and comes back.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { LOOPBACK, dig, freePort, soaSerial, startBind, waitUntil, type PeerHandle } from '../../infra/peers.ts';
+import { Class, Type } from '../../shared/dns/constants.ts';
+import type { RR } from '../../shared/dns/message.ts';
+import type { Changeset } from '../../shared/zone/changeset.ts';
+import { loadZoneText } from '../../shared/zone/load.ts';
+import { soaOf, withSerial, type Zone } from '../../shared/zone/zone.ts';
+import { startZonelog, type ServerHandle } from '../support/server.ts';
+import { startTestPrimary } from '../support/test-primary.ts';
+
+const ORIGIN = 'faults.test.';
+const zoneAt = (serial: number, body: string, timers = '1 1 3600 60'): Zone =>
+  loadZoneText(`$TTL 300\n@ SOA ns1 hostmaster ${serial} ${timers}\n NS ns1\nns1 A 127.0.0.1\n${body}`, 'z', { origin: ORIGIN }).zone;
+const a = (owner: string, ip: string): RR => ({ name: `${owner}.${ORIGIN}`, type: Type.A, class: Class.IN, ttl: 300, rdata: new Uint8Array(ip.split('.').map(Number)) });
+const body10 = Array.from({ length: 100 }, (_, i) => `h${i} A 10.0.0.${i}`).join('\n') + '\n';
+const v10 = zoneAt(10, body10);
+// Serial 11 adds new and 60 more names: its IXFR spans several messages, so a cut can fall mid-stream.
+const more = Array.from({ length: 60 }, (_, i) => a(`more${i}`, `10.7.0.${i}`));
+const v11 = zoneAt(11, body10 + 'new A 10.9.0.1\n' + more.map((r) => `${r.name} A 10.7.0.${r.rdata[3]}`).join('\n') + '\n');
+const soaAt = (serial: number): RR => ({ ...soaOf(v10)!, rdata: withSerial(soaOf(v10)!.rdata, serial) });
+const good: Changeset[] = [{ soaFrom: soaAt(10), soaTo: soaAt(11), removed: [], added: [a('new', '10.9.0.1'), ...more] }];
+const bad: Changeset[] = [{ soaFrom: soaAt(10), soaTo: soaAt(11), removed: [a('nosuch', '10.8.0.1')], added: [a('new', '10.9.0.1'), ...more] }];
+
+const answers = async (port: number, name: string): Promise<string> => (await dig(['+short', '+time=1', '+tries=1', `@${LOOPBACK}`, '-p', String(port), name, 'A'])).stdout.trim();
+const status = async (port: number, name: string): Promise<string> => /status: (\w+)/.exec((await dig(['+time=1', '+tries=1', `@${LOOPBACK}`, '-p', String(port), name, 'A'])).stdout)?.[1] ?? '?';
+
+describe('a secondary under faults', { timeout: 120_000 }, () => {
+  const running: { stop(): Promise<void> }[] = [];
+  after(async () => {
+    await Promise.all(running.map((r) => r.stop()));
+  });
+
+  async function secondaryOf(primaryPort: number): Promise<ServerHandle> {
+    const z = await startZonelog({
+      zones: [{ name: ORIGIN, extra: { primaries: [`${LOOPBACK}:${primaryPort}`], 'min-refresh-time': 1, 'min-retry-time': 1 } }],
+    });
+    running.push(z);
+    return z;
+  }
+
+  for (const fault of ['torn', 'bad-delta'] as const) {
+    it(fault === 'torn' ? 'a transfer cut off mid-stream changes nothing, and the next attempt succeeds' : 'a delta deleting an absent record is refused whole; AXFR follows and the zone converges', async () => {
+      const p = await startTestPrimary(await freePort(), { zone: v10, ixfr: () => (fault === 'bad-delta' ? bad : good) });
+      running.push(p);
+      const z = await secondaryOf(p.port);
+      assert.equal(await soaSerial(z.port, ORIGIN), 10);
+      // The primary moves to 11; with `torn`, its next answer is cut in the middle.
+      if (fault === 'torn') p.script.cutNextAt = 1200;
+      p.script.zone = v11;
+      await waitUntil('the secondary at serial 11', async () => ((await soaSerial(z.port, ORIGIN)) === 11 ? true : undefined), { timeoutMs: 20_000 });
+      assert.equal(await answers(z.port, `new.${ORIGIN}`), '10.9.0.1');
+      assert.equal(await answers(z.port, `h5.${ORIGIN}`), '10.0.0.5');
+      const logs = z.logLines();
+      const ins = logs.filter((l) => l.msg === 'transfer in').map((l) => [l.kind, l.serialFrom, l.serialTo]);
+      if (fault === 'torn') {
+        assert.ok(logs.some((l) => l.msg === 'refresh from primary failed' && /closed before the answer's final SOA/.test(String(l.reason))), `the torn attempt is logged: ${JSON.stringify(logs.filter((l) => Number(l.level) >= 40))}`);
+        assert.deepEqual(p.asked, ['AXFR', 'IXFR 10', 'IXFR 10']);
+        assert.deepEqual(ins, [['axfr', null, 10], ['ixfr', 10, 11]]);
+      } else {
+        assert.ok(logs.some((l) => l.msg === 'IXFR refused whole: it does not apply to our zone; trying AXFR' && /removes nosuch\.faults\.test\..*not in the zone/.test(String(l.reason))));
+        assert.deepEqual(p.asked, ['AXFR', 'IXFR 10', 'AXFR']);
+        assert.deepEqual(ins, [['axfr', null, 10], ['axfr', 10, 11]]);
+      }
+      // Nothing in between was ever served: one event for the initial copy, one for serial 11.
+      const events = logs.filter((l) => l.msg === 'transfer in').reduce((n, l) => n + Number(l.events), 0);
+      assert.equal(events, 2);
+    });
+  }
+
+  it('expires after the SOA expire without a primary, answering SERVFAIL, and recovers when it returns', async () => {
+    const secret = createHash('sha256').update('zonelog expiry').digest('base64');
+    const port = await freePort();
+    // refresh 1, retry 1, expire 4 (seconds)
+    const text = `$TTL 300\n@ SOA ns1 hostmaster 7 1 1 4 60\n NS ns1\nns1 A 127.0.0.1\nwww A 192.0.2.80\n`;
+    let bind: PeerHandle = await startBind({ port, keys: [{ name: 'k', algorithm: 'hmac-sha256', secret }], zones: [{ name: ORIGIN, role: 'primary', file: text }] });
+    const dir = bind.dir;
+    running.push({ stop: () => bind.stop() });
+    const z = await secondaryOf(port);
+    assert.equal(await answers(z.port, `www.${ORIGIN}`), '192.0.2.80');
+    await bind.stop();
+    await waitUntil('SERVFAIL after expire', async () => ((await status(z.port, `www.${ORIGIN}`)) === 'SERVFAIL' ? true : undefined), { timeoutMs: 15_000 });
+    assert.ok(z.logLines().some((l) => l.msg === "zone expired: no primary reached within the SOA expire; answering SERVFAIL"));
+    bind = await startBind({ port, dir, keys: [{ name: 'k', algorithm: 'hmac-sha256', secret }], zones: [{ name: ORIGIN, role: 'primary', file: text }] });
+    await waitUntil('answers again', async () => ((await answers(z.port, `www.${ORIGIN}`)) === '192.0.2.80' ? true : undefined), { timeoutMs: 15_000 });
+    assert.ok(z.logLines().some((l) => l.msg === 'zone no longer expired: a primary answered'));
+    const st = await fetch(`http://${LOOPBACK}:${z.httpPort}/zones`).then((r) => r.json()) as { zone: string; state: string; serial: number }[];
+    assert.deepEqual(st.map((s) => [s.zone, s.state, s.serial]), [[ORIGIN, 'fresh', 7]]);
+  });
+});
