@@ -71,6 +71,33 @@ describe('a secondary under faults', { timeout: 120_000 }, () => {
     });
   }
 
+  it('kill -9 in the middle of a 100k-record AXFR: after a restart never a partial zone, and it converges', async () => {
+    const big = zoneAt(42, Array.from({ length: 100_000 }, (_, i) => `host${i} A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`).join('\n') + '\n');
+    const p = await startTestPrimary(await freePort(), { zone: big, pauseNextAt: { at: 2_000_000, ms: 60_000 } });
+    running.push(p);
+    const z1 = await startZonelog({ noWait: true, zones: [{ name: ORIGIN, extra: { primaries: [`${LOOPBACK}:${p.port}`], 'min-refresh-time': 1, 'min-retry-time': 1 } }] });
+    running.push(z1);
+    // The primary has sent about 40 % of the zone and holds the rest back: the transfer is under way.
+    await waitUntil('the AXFR under way', async () => (p.asked.includes('AXFR') ? true : undefined), { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    await z1.kill9();
+    const z2 = await startZonelog({ dir: z1.dir, store: z1.store, port: z1.port, noWait: true, zones: [{ name: ORIGIN, extra: { primaries: [`${LOOPBACK}:${p.port}`], 'min-refresh-time': 1, 'min-retry-time': 1 } }] });
+    running.push(z2);
+    // Until the zone is whole it is not served at all; a name from the far end is never NXDOMAIN.
+    const seen = new Set<string>();
+    await waitUntil('the whole zone served', async () => {
+      const st = await status(z2.port, `host99999.${ORIGIN}`);
+      seen.add(st);
+      return st === 'NOERROR' ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 50 });
+    assert.ok(!seen.has('NXDOMAIN'), `answers seen while converging: ${[...seen].join(', ')}`);
+    assert.equal(await soaSerial(z2.port, ORIGIN), 42);
+    assert.equal(await answers(z2.port, `host0.${ORIGIN}`), '10.0.0.0');
+    assert.equal(await answers(z2.port, `host54321.${ORIGIN}`), '10.0.212.49');
+    const created = z2.logLines().filter((l) => l.msg === 'transfer in');
+    assert.deepEqual(created.map((l) => [l.kind, l.serialTo, l.events]), [['axfr', 42, 1]], 'one whole transfer, stored as one event');
+  });
+
   it('expires after the SOA expire without a primary, answering SERVFAIL, and recovers when it returns', async () => {
     const secret = createHash('sha256').update('zonelog expiry').digest('base64');
     const port = await freePort();

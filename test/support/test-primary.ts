@@ -18,6 +18,8 @@ export interface TestPrimaryScript {
   ixfr?: (since: number) => Changeset[] | null;
   /** Octets of the next transfer answer to send before closing the connection (one use). */
   cutNextAt?: number | null;
+  /** Send this many octets of the next transfer answer, then wait `ms` before the rest (one use). */
+  pauseNextAt?: { at: number; ms: number } | null;
 }
 
 export interface TestPrimary {
@@ -66,6 +68,13 @@ export async function startTestPrimary(port: number, script: TestPrimaryScript):
           script.cutNextAt = null;
           sock.end(out);
           return;
+        }
+        const pause = script.pauseNextAt;
+        if (pause) {
+          script.pauseNextAt = null;
+          sock.write(out.subarray(0, pause.at));
+          setTimeout(() => sock.destroyed || sock.write(out.subarray(pause.at)), pause.ms);
+          continue;
         }
         sock.write(out);
       }
