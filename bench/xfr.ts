@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOOPBACK, dig, freePort, run, soaSerial, startBind, startKnot, waitForSerial, type PeerHandle } from '../infra/peers.ts';
+import { LOOPBACK, dig, freePort, run, soaSerial, startBind, startKnot, waitForSerial } from '../infra/peers.ts';
 import { Class, Rcode, Type } from '../shared/dns/constants.ts';
 import { exchangeUdp } from '../shared/dns/client.ts';
 import { decodeMessage, emptyMessage, encodeMessage } from '../shared/dns/message.ts';
@@ -164,18 +164,34 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
-async function replPair(primaryKind: 'zonelog' | 'bind' | 'bind-tuned', knotTuned: boolean, zoneFile: string): Promise<Repl> {
-  const pair = `${primaryKind === 'zonelog' ? 'zonelog' : primaryKind === 'bind' ? 'BIND' : 'BIND tuned'} → Knot${knotTuned ? ' tuned' : ''}`;
+type SecondaryKind = 'knot' | 'knot-tuned' | 'zonelog';
+
+/** A secondary of the bench zone pulling from `primaryPort`, up once it holds the first copy. */
+async function startSecondary(kind: SecondaryKind, port: number, primaryPort: number): Promise<{ port: number; dir: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(DIR, 'servers', `xfr-${kind}-secondary-`));
+  if (kind === 'zonelog') {
+    const h = await startZonelog({
+      dir, port, logFile: join(dir, 'zonelog.log'), readyTimeoutMs: 300_000,
+      zones: [{ name: ZONE, extra: { primaries: [`${LOOPBACK}:${primaryPort}`] } }],
+    });
+    return { port: h.port, dir, stop: () => h.stop() };
+  }
+  const k = await startKnot({
+    port, dir, readyTimeoutMs: 180_000,
+    zones: [{ name: ZONE, role: 'secondary', primaries: [{ address: LOOPBACK, port: primaryPort }], ...(kind === 'knot-tuned' ? { extra: KNOT_TUNED } : {}) }],
+  });
+  return { port: k.port, dir, stop: () => k.stop() };
+}
+
+async function replPair(primaryKind: 'zonelog' | 'bind' | 'bind-tuned', secondaryKind: SecondaryKind, zoneFile: string): Promise<Repl> {
+  const pair = `${primaryKind === 'zonelog' ? 'zonelog' : primaryKind === 'bind' ? 'BIND' : 'BIND tuned'} → ${secondaryKind === 'zonelog' ? 'zonelog' : secondaryKind === 'knot' ? 'Knot' : 'Knot tuned'}`;
   const res: Repl = { pair, samples: [], lost: 0, p50: NaN, p99: NaN, max: NaN };
   let p: Primary | undefined;
-  let k: PeerHandle | undefined;
+  let k: { port: number; dir: string; stop(): Promise<void> } | undefined;
   try {
-    const knotPort = await freePort();
-    p = await startPrimary(primaryKind, zoneFile, knotPort);
-    k = await startKnot({
-      port: knotPort, dir: mkdtempSync(join(DIR, 'servers', 'xfr-knot-secondary-')), readyTimeoutMs: 180_000,
-      zones: [{ name: ZONE, role: 'secondary', primaries: [{ address: LOOPBACK, port: p.port }], ...(knotTuned ? { extra: KNOT_TUNED } : {}) }],
-    });
+    const secondaryPort = await freePort();
+    p = await startPrimary(primaryKind, zoneFile, secondaryPort);
+    k = await startSecondary(secondaryKind, secondaryPort, p.port);
     const s0 = (await soaSerial(p.port, ZONE))!;
     await waitForSerial(k.port, ZONE, s0, 300_000);
     await sleep(1000);
@@ -261,6 +277,8 @@ function report(xfr: XfrResult[], repl: Repl[]): string {
     lines.push('');
     if (zl && bt) lines.push(`zonelog → Knot tuned ÷ BIND tuned → Knot tuned: p50 ${fmt(zl.p50 / bt.p50, 2)}, p99 ${fmt(zl.p99 / bt.p99, 2)}`);
     if (zd && bd) lines.push(`zonelog → Knot ÷ BIND → Knot (defaults): p50 ${fmt(zd.p50 / bd.p50, 2)}, p99 ${fmt(zd.p99 / bd.p99, 2)}`);
+    const bz = repl.find((r) => r.pair === 'BIND tuned → zonelog');
+    if (bz && bt) lines.push(`BIND tuned → zonelog ÷ BIND tuned → Knot tuned (zonelog as the secondary): p50 ${fmt(bz.p50 / bt.p50, 2)}, p99 ${fmt(bz.p99 / bt.p99, 2)}`);
   }
   return lines.join('\n');
 }
@@ -274,7 +292,10 @@ async function main(): Promise<void> {
   const xfr = opt['skip-xfr'] ? [] : await xfrPhase(zoneFile, changesFile);
   const repl: Repl[] = [];
   if (!opt['skip-repl']) {
-    for (const [primary, tuned] of [['zonelog', false], ['bind', false], ['zonelog', true], ['bind-tuned', true]] as const) repl.push(await replPair(primary, tuned, zoneFile));
+    // zonelog as the primary of Knot against BIND as the primary of Knot, at defaults and tuned;
+    // then zonelog as the secondary of BIND (NOTIFY at once) against Knot tuned in that place.
+    const pairs = [['zonelog', 'knot'], ['bind', 'knot'], ['zonelog', 'knot-tuned'], ['bind-tuned', 'knot-tuned'], ['bind-tuned', 'zonelog']] as const;
+    for (const [primary, secondary] of pairs) repl.push(await replPair(primary, secondary, zoneFile));
   }
   const table = report(xfr, repl);
   mkdirSync(RESULTS, { recursive: true });

@@ -2,11 +2,11 @@
 // they follow. Pure: a transfer that does not apply throws, and the zone given is left as it was.
 
 import type { RR } from '../../shared/dns/message.ts';
-import type { Name } from '../../shared/dns/name.ts';
+import { nameKey, type Name } from '../../shared/dns/name.ts';
 import { compareSerial } from '../../shared/dns/serial.ts';
 import { zoneChanged, zoneCreated } from '../../shared/events/codec.ts';
 import type { Actor, NewEvent } from '../../shared/events/types.ts';
-import { ApplyError, applyChangeset, diff, isEmptyChange } from '../../shared/zone/changeset.ts';
+import { ApplyError, applyChangeset, diff, isEmptyChange, type Changeset } from '../../shared/zone/changeset.ts';
 import { addConflict, addRecord, cloneZone, emptyZone, soaOf, soaSerial, type Zone } from '../../shared/zone/zone.ts';
 import { TransferError, type Pulled } from './transfer-in.ts';
 
@@ -18,6 +18,11 @@ export interface TransferApplied {
 }
 
 export interface ApplyOptions {
+  /**
+   * Build the whole zone after the transfer (default true). Without it an IXFR is checked on
+   * copies of the names it touches only, which costs nothing like a copy of a large zone.
+   */
+  zone?: boolean;
   /**
    * Take an AXFR whose serial is not newer than ours (a primary reset or rolled back). Off by
    * default: such a transfer is refused, and the caller logs why.
@@ -40,19 +45,37 @@ export function zoneFromTransfer(origin: Name, klass: number, soa: RR, records: 
 }
 
 /**
+ * A zone holding copies of only the apex and the names the changes touch: every check that
+ * applyChangeset makes looks at the owner's node and the SOA, nothing else.
+ */
+function touchedOnly(z: Zone, changes: readonly Changeset[]): Zone {
+  const out: Zone = { origin: z.origin, class: z.class, nodes: new Map() };
+  const copy = (k: string): void => {
+    if (out.nodes.has(k)) return;
+    const node = z.nodes.get(k);
+    if (node) out.nodes.set(k, { name: node.name, rrsets: new Map([...node.rrsets].map(([t, set]) => [t, { ...set, rdata: [...set.rdata] }])) });
+  };
+  copy(nameKey(z.origin));
+  for (const c of changes) for (const rr of [...c.removed, ...c.added]) copy(nameKey(rr.name));
+  return out;
+}
+
+/**
  * Turns a transfer into events. IXFR: every difference sequence must apply strictly to the
  * zone as the one before left it (no removing what is absent, no adding what is present, an
  * unbroken SOA chain), or none is taken. AXFR: diffed against the current zone, so a secondary
  * that took a full transfer still has a change history to serve IXFR from.
  */
-export function transferEvents(current: Zone | null, origin: Name, klass: number, pulled: Pulled, actor: Actor, now = new Date(), o: ApplyOptions = {}): TransferApplied {
+export function transferEvents(current: Zone | null, origin: Name, klass: number, pulled: Pulled, actor: Actor, now: Date, o: ApplyOptions & { zone: false }): { events: NewEvent[]; zone?: Zone };
+export function transferEvents(current: Zone | null, origin: Name, klass: number, pulled: Pulled, actor: Actor, now?: Date, o?: ApplyOptions): TransferApplied;
+export function transferEvents(current: Zone | null, origin: Name, klass: number, pulled: Pulled, actor: Actor, now = new Date(), o: ApplyOptions = {}): { events: NewEvent[]; zone?: Zone } {
   if (pulled.kind === 'up-to-date') {
     if (!current) throw new TransferError('the primary says we are up to date, but we have no zone');
     return { events: [], zone: current };
   }
   if (pulled.kind === 'ixfr') {
     if (!current) throw new TransferError('an incremental answer, but we have no zone to apply it to');
-    const z = cloneZone(current);
+    const z = o.zone === false ? touchedOnly(current, pulled.changes) : cloneZone(current);
     const events: NewEvent[] = [];
     pulled.changes.forEach((c, i) => {
       try {
@@ -63,7 +86,7 @@ export function transferEvents(current: Zone | null, origin: Name, klass: number
       }
       events.push(zoneChanged(c, 'transfer-in', actor, now));
     });
-    return { events, zone: z };
+    return o.zone === false ? { events } : { events, zone: z };
   }
   const next = zoneFromTransfer(origin, klass, pulled.soa, pulled.records);
   if (!current) return { events: [zoneCreated(next, 'transfer-in', actor, now)], zone: next };

@@ -191,13 +191,13 @@ export class SecondaryZone {
     const actor = { peer: `${pc.address}#${pc.port}`, ...(key ? { key: key.name } : {}) };
     let applied;
     try {
-      applied = transferEvents(live?.index.zone ?? null, origin, live?.index.zone.class ?? Class.IN, pulled, actor);
+      applied = transferEvents(live?.index.zone ?? null, origin, live?.index.zone.class ?? Class.IN, pulled, actor, new Date(), { zone: false });
     } catch (e) {
       // An incremental answer that does not apply strictly is refused whole; AXFR follows.
       if (!(e instanceof ApplyError) || pulled.kind !== 'ixfr') throw e;
       this.d.log.warn({ zone: origin, primary: actor.peer, reason: e.message }, 'IXFR refused whole: it does not apply to our zone; trying AXFR');
       pulled = await pullZone(origin, have, p, { axfr: true });
-      applied = transferEvents(live?.index.zone ?? null, origin, live?.index.zone.class ?? Class.IN, pulled, actor);
+      applied = transferEvents(live?.index.zone ?? null, origin, live?.index.zone.class ?? Class.IN, pulled, actor, new Date(), { zone: false });
     }
     if (applied.events.length > 0) {
       try {
