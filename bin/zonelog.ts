@@ -33,6 +33,8 @@ const USAGE = `usage: zonelog <command> [options]
   demo [--store URL]                            import examples/*.zone and show their history
   serve --config FILE                           answer queries and dynamic updates for the configured zones
                                                 (SIGHUP reloads zone files; SIGTERM stops)
+  status --config FILE [--json]                 each zone of a running server: role, serial, state, last
+                                                and next check (from its http listener's GET /zones)
 
   --store URL   sqlite:PATH (the embedded default, sqlite:data/zonelog.db) or postgres://...
                 (also from ZONELOG_STORE)
@@ -302,6 +304,52 @@ async function cmdServe(o: Opts): Promise<number> {
   return 0;
 }
 
+interface ZoneStatusLine {
+  zone: string;
+  role: string;
+  serial: number | null;
+  state: string;
+  lastSuccess?: string | null;
+  nextCheck?: string | null;
+  lastError?: string | null;
+}
+
+async function cmdStatus(o: Opts): Promise<number> {
+  if (!o.config) throw new UsageError('status needs --config FILE (the running server\'s)');
+  let cfg;
+  try {
+    cfg = loadConfig(o.config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`zonelog: ${e.message}\n`);
+    return 2;
+  }
+  if (!cfg.http) {
+    process.stderr.write(`zonelog: ${cfg.source} has no http listener to ask\n`);
+    return 2;
+  }
+  const host = cfg.http.address.includes(':') ? `[${cfg.http.address}]` : cfg.http.address;
+  let zones: ZoneStatusLine[];
+  try {
+    zones = (await (await fetch(`http://${host}:${cfg.http.port}/zones`)).json()) as ZoneStatusLine[];
+  } catch (e) {
+    process.stderr.write(`zonelog: no answer from http://${host}:${cfg.http.port}/zones: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (o.json) {
+    process.stdout.write(JSON.stringify(zones, null, 2) + '\n');
+  } else {
+    const bad = zones.filter((z) => z.state !== 'fresh');
+    const secondaries = zones.filter((z) => z.role === 'secondary');
+    process.stdout.write(`${secondaries.length === 0 ? 'No secondary zones' : bad.length === 0 ? `All ${secondaries.length} secondary zone${secondaries.length === 1 ? ' is' : 's are'} fresh` : `${bad.length} zone${bad.length === 1 ? ' needs' : 's need'} checking`}.\n`);
+    for (const z of zones) {
+      const extra = z.role === 'secondary' ? `  last ok ${z.lastSuccess ?? 'never'}  next ${z.nextCheck ?? '-'}${z.lastError ? `  error: ${z.lastError}` : ''}` : '';
+      process.stdout.write(`${z.zone}  ${z.role}  serial ${z.serial ?? '-'}  ${z.state}${extra}\n`);
+    }
+  }
+  return zones.some((z) => z.state === 'expired') ? 1 : 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -325,6 +373,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'snapshot': return await cmdSnapshot(args, o);
       case 'demo': return await cmdDemo(o);
       case 'serve': return await cmdServe(o);
+      case 'status': return await cmdStatus(o);
       default: throw new UsageError(`unknown command ${cmd}`);
     }
   } catch (e) {

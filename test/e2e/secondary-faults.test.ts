@@ -9,6 +9,7 @@ import type { RR } from '../../shared/dns/message.ts';
 import type { Changeset } from '../../shared/zone/changeset.ts';
 import { loadZoneText } from '../../shared/zone/load.ts';
 import { soaOf, withSerial, type Zone } from '../../shared/zone/zone.ts';
+import { zonelog } from '../support/cli.ts';
 import { startZonelog, type ServerHandle } from '../support/server.ts';
 import { startTestPrimary } from '../support/test-primary.ts';
 
@@ -111,10 +112,16 @@ describe('a secondary under faults', { timeout: 120_000 }, () => {
     await bind.stop();
     await waitUntil('SERVFAIL after expire', async () => ((await status(z.port, `www.${ORIGIN}`)) === 'SERVFAIL' ? true : undefined), { timeoutMs: 15_000 });
     assert.ok(z.logLines().some((l) => l.msg === "zone expired: no primary reached within the SOA expire; answering SERVFAIL"));
+    const during = await zonelog(['status', '--config', z.configFile]);
+    assert.equal(during.code, 1, during.stderr);
+    assert.match(during.stdout, /^1 zone needs checking\.\nfaults\.test\.  secondary  serial 7  expired  last ok \S+  next \S+  error: 127\.0\.0\.1#\d+: /);
     bind = await startBind({ port, dir, keys: [{ name: 'k', algorithm: 'hmac-sha256', secret }], zones: [{ name: ORIGIN, role: 'primary', file: text }] });
     await waitUntil('answers again', async () => ((await answers(z.port, `www.${ORIGIN}`)) === '192.0.2.80' ? true : undefined), { timeoutMs: 15_000 });
     assert.ok(z.logLines().some((l) => l.msg === 'zone no longer expired: a primary answered'));
     const st = await fetch(`http://${LOOPBACK}:${z.httpPort}/zones`).then((r) => r.json()) as { zone: string; state: string; serial: number }[];
     assert.deepEqual(st.map((s) => [s.zone, s.state, s.serial]), [[ORIGIN, 'fresh', 7]]);
+    const now = await zonelog(['status', '--config', z.configFile]);
+    assert.equal(now.code, 0, now.stderr);
+    assert.match(now.stdout, /^All 1 secondary zone is fresh\.\nfaults\.test\.  secondary  serial 7  fresh  last ok /);
   });
 });
