@@ -73,8 +73,14 @@ export class SecondaryZone {
     this.key = nameKey(d.zone.name);
   }
 
-  /** Checks at once, then on the zone's timers. Restarts resume from the stored zone: no AXFR. */
+  /**
+   * Checks at once, then on the zone's timers. Restarts resume from the stored zone: no AXFR.
+   * The expire clock starts now for a stored zone, so one whose primaries never answer again
+   * still expires.
+   */
   start(): void {
+    const live = this.d.projection.get(this.key);
+    if (live) this.armExpire(soaTimers(soaOf(live.index.zone)!).expire * 1000);
     this.schedule(0);
   }
 
