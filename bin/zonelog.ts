@@ -20,6 +20,7 @@ import { recordCount } from '../shared/zone/zone.ts';
 import { materialize, NotFound, type AsOf } from '../services/projector/materialize.ts';
 import { decideReload } from '../services/primary/reload.ts';
 import { ConfigError, loadConfig } from '../services/config/load.ts';
+import type { ServerConfig } from '../services/config/types.ts';
 import { serve, StartupError } from '../services/serve.ts';
 
 const USAGE = `usage: zonelog <command> [options]
@@ -271,16 +272,21 @@ async function cmdDemo(o: Opts): Promise<number> {
   });
 }
 
-async function cmdServe(o: Opts): Promise<number> {
-  if (!o.config) throw new UsageError('serve needs --config FILE');
-  let cfg;
+/** The configuration --config names, or null after printing why it was refused (exit 2). */
+function configOf(o: Opts, cmd: string): ServerConfig | null {
+  if (!o.config) throw new UsageError(`${cmd} needs --config FILE`);
   try {
-    cfg = loadConfig(o.config);
+    return loadConfig(o.config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`zonelog: ${e.message}\n`);
-    return 2;
+    return null;
   }
+}
+
+async function cmdServe(o: Opts): Promise<number> {
+  const cfg = configOf(o, 'serve');
+  if (!cfg) return 2;
   const log = makeLogger('zonelog', { level: process.env.ZONELOG_LOG_LEVEL ?? cfg.logLevel, sync: false });
   let server;
   try {
@@ -315,15 +321,8 @@ interface ZoneStatusLine {
 }
 
 async function cmdStatus(o: Opts): Promise<number> {
-  if (!o.config) throw new UsageError('status needs --config FILE (the running server\'s)');
-  let cfg;
-  try {
-    cfg = loadConfig(o.config);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`zonelog: ${e.message}\n`);
-    return 2;
-  }
+  const cfg = configOf(o, 'status');
+  if (!cfg) return 2;
   if (!cfg.http) {
     process.stderr.write(`zonelog: ${cfg.source} has no http listener to ask\n`);
     return 2;
