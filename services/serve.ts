@@ -27,6 +27,8 @@ import { decideReload } from './primary/reload.ts';
 import { answerTransfer } from './primary/transfer-out.ts';
 import { answerNotify } from './secondary/notify-in.ts';
 import { SecondaryZone } from './secondary/secondary.ts';
+import { entryKey, readRuntimeZones, writeRuntimeZones } from './secondary/runtime-zones.ts';
+import { ConfigError, parseZoneEntry } from './config/load.ts';
 import { ZoneWriter } from './primary/writer.ts';
 import { Projection, type Applied } from './projector/projection.ts';
 import { closeTcp, listenTcp, listenUdp } from './responder/listen.ts';
@@ -114,7 +116,17 @@ function compactChangeset(c: Changeset): Changeset {
   return { soaFrom: c.soaFrom && rr(c.soaFrom), soaTo: rr(c.soaTo), removed: c.removed.map(rr), added: c.added.map(rr) };
 }
 
-export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
+export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server> {
+  // Zones added at run time in an earlier run are served again, after the config file's own.
+  let runtime: ReturnType<typeof readRuntimeZones>;
+  try {
+    runtime = readRuntimeZones(fileCfg);
+  } catch (e) {
+    throw new StartupError(`${fileCfg.runtimeZones}: ${(e as Error).message}`);
+  }
+  const fileZones = new Set(fileCfg.zones.map((z) => nameKey(z.name)));
+  const runtimeEntries = runtime.entries.filter((_, i) => !fileZones.has(nameKey(runtime.zones[i].name)));
+  const cfg: ServerConfig = { ...fileCfg, zones: [...fileCfg.zones, ...runtime.zones.filter((z) => !fileZones.has(nameKey(z.name)))] };
   const registry = new Registry();
   const m = metricsFor(registry);
   const store = await openStore(cfg.store, { appendThread: true });
@@ -188,14 +200,12 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
       }));
     }
     const secondaries = new Map<string, SecondaryZone>();
-    for (const z of cfg.zones) {
-      if (z.primaries.length === 0) continue;
-      secondaries.set(nameKey(z.name), new SecondaryZone({
-        zone: z, store, projection, keys: () => keys, log,
-        onTransfer: (zone, kind) => m.transfersIn.inc({ zone, kind }),
-        onExpired: (zone, expired) => m.expired.set({ zone }, expired ? 1 : 0),
-      }));
-    }
+    const secondaryFor = (z: ZoneConfig): SecondaryZone => new SecondaryZone({
+      zone: z, store, projection, keys: () => keys, log,
+      onTransfer: (zone, kind) => m.transfersIn.inc({ zone, kind }),
+      onExpired: (zone, expired) => m.expired.set({ zone }, expired ? 1 : 0),
+    });
+    for (const z of cfg.zones) if (z.primaries.length > 0) secondaries.set(nameKey(z.name), secondaryFor(z));
     // Only zones in the config are served, even if the store holds others.
     const zones = new Map([...projection.zones].filter(([k]) => served.has(k)));
     // A primary zone was imported above; a secondary zone may have no events until its first transfer.
@@ -342,13 +352,56 @@ export async function serve(cfg: ServerConfig, log: Logger): Promise<Server> {
       }
       return out;
     };
+    // Zones added and removed at run time: secondary zones, kept in cfg.runtimeZones.
+    const addZone = async (entry: unknown): Promise<{ status: number; body: unknown }> => {
+      let zc: ZoneConfig;
+      try {
+        zc = parseZoneEntry(entry, cfg, 'POST /zones');
+      } catch (e) {
+        if (e instanceof ConfigError) return { status: 400, body: { errors: e.errors } };
+        throw e;
+      }
+      const key = nameKey(zc.name);
+      if (zoneConfigs.has(key)) return { status: 409, body: { error: `zone ${zc.name} is already served` } };
+      if (zc.primaries.length === 0) return { status: 400, body: { error: 'only secondary zones (with primaries) can be added at run time so far' } };
+      runtimeEntries.push(entry);
+      writeRuntimeZones(cfg.runtimeZones, runtimeEntries);
+      cfg.zones.push(zc);
+      zoneConfigs.set(key, zc);
+      served.add(key);
+      // A zone removed before and added again continues its history.
+      const known = projection.get(key);
+      if (known) zones.set(key, known);
+      const sec = secondaryFor(zc);
+      secondaries.set(key, sec);
+      sec.start();
+      log.info({ zone: zc.name, primaries: zc.primaries.map((p) => `${p.address}:${p.port}`), history: known ? known.version : 0 }, 'zone added');
+      return { status: 201, body: sec.status() };
+    };
+    const removeZone = async (name: string): Promise<{ status: number; body: unknown }> => {
+      const key = nameKey(name.endsWith('.') ? name : `${name}.`);
+      if (!zoneConfigs.has(key)) return { status: 404, body: { error: `zone ${name} is not served` } };
+      const at = runtimeEntries.findIndex((e) => entryKey(e) === key);
+      if (at < 0) return { status: 409, body: { error: `zone ${name} is in ${cfg.source}; remove it there` } };
+      runtimeEntries.splice(at, 1);
+      writeRuntimeZones(cfg.runtimeZones, runtimeEntries);
+      secondaries.get(key)?.stop();
+      secondaries.delete(key);
+      zoneConfigs.delete(key);
+      served.delete(key);
+      zones.delete(key);
+      cfg.zones.splice(cfg.zones.findIndex((z) => nameKey(z.name) === key), 1);
+      responder!.clearCache();
+      log.info({ zone: name, version: projection.get(key)?.version ?? 0 }, 'zone removed; its history stays in the store');
+      return { status: 200, body: { removed: name } };
+    };
     if (cfg.http) {
       const h: http.Server = await listenHttp(cfg.http, registry, async () => {
         const out: Record<string, { serial: number; version: number; pendingUpdates: number }> = {};
         for (const [k, live] of zones) out[k] = { serial: live.index.serial, version: live.version, pendingUpdates: writers.get(k)?.pending ?? 0 };
         await store.head(cfg.zones[0] ? nameKey(cfg.zones[0].name) : '.');
         return { ok: true, store: store.kind, queryThreads: threads.length, zones: out };
-      }, { reload, zones: () => zoneStatus() });
+      }, { reload, zones: () => zoneStatus(), addZone, removeZone });
       closers.push(() => new Promise<void>((r) => {
         h.close(() => r());
         h.closeAllConnections();

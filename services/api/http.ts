@@ -1,4 +1,4 @@
-// The admin HTTP listener: Prometheus /metrics, /healthz, GET /zones, and POST /reload.
+// The admin HTTP listener: Prometheus /metrics, /healthz, GET/POST /zones, DELETE /zones/NAME, and POST /reload.
 
 import http from 'node:http';
 import type { Endpoint } from '../config/types.ts';
@@ -14,7 +14,14 @@ export interface AdminActions {
   reload(why: string): Promise<unknown>;
   /** Each zone's role, serial and state (secondary zones: last and next check). */
   zones?(): unknown[];
+  /** POST /zones with a JSON zone entry; DELETE /zones/NAME. */
+  addZone?(entry: unknown): Promise<{ status: number; body: unknown }>;
+  removeZone?(name: string): Promise<{ status: number; body: unknown }>;
 }
+
+const json = (res: http.ServerResponse, status: number, body: unknown): void => {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2) + '\n');
+};
 
 export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promise<Health>, actions?: AdminActions): Promise<http.Server> {
   const server = http.createServer((req, res) => {
@@ -24,6 +31,29 @@ export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promi
         (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r) + '\n'),
         (e: Error) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: e.message }) + '\n'),
       );
+      return;
+    }
+    if (path === '/zones' && req.method === 'POST' && actions?.addZone) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > 65536) req.destroy();
+        else chunks.push(c);
+      });
+      req.on('end', () => {
+        let entry: unknown;
+        try {
+          entry = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch (e) {
+          return json(res, 400, { error: `the body is not JSON: ${(e as Error).message}` });
+        }
+        actions.addZone!(entry).then((r) => json(res, r.status, r.body), (e: Error) => json(res, 500, { error: e.message }));
+      });
+      return;
+    }
+    if (path.startsWith('/zones/') && req.method === 'DELETE' && actions?.removeZone) {
+      actions.removeZone(decodeURIComponent(path.slice('/zones/'.length))).then((r) => json(res, r.status, r.body), (e: Error) => json(res, 500, { error: e.message }));
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -7,7 +7,7 @@
 
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { LineCounter, parseDocument } from 'yaml';
 import { isMetaType, typeFromName, typeName } from '../../shared/dns/constants.ts';
@@ -223,6 +223,16 @@ export function parseConfig(text: string, source: string, cwd: string): ServerCo
   return config;
 }
 
+/**
+ * One zone entry given at run time (POST /zones, or the runtime-zones file), in the shape of a
+ * `zones:` entry and checked exactly as the config file is, against its keys.
+ */
+export function parseZoneEntry(entry: unknown, cfg: ServerConfig, source: string): ZoneConfig {
+  const ep = (e: Endpoint): string => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
+  const doc = { listen: cfg.listen.map(ep), keys: cfg.keys.map((k) => ({ name: k.name, algorithm: k.algorithm, secret: k.secret })), zones: [entry] };
+  return parseConfig(JSON.stringify(doc), source, dirname(cfg.source)).zones[0];
+}
+
 function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig {
   let base = cwd;
   if (typeof d.directory === 'string') {
@@ -279,6 +289,7 @@ function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig
     snapshotMinIntervalMs: Math.round(num('snapshot-min-interval', 60) * 1000),
     pollMs: num('poll-interval', 1000),
     logLevel: typeof d['log-level'] === 'string' ? d['log-level'] : 'info',
+    runtimeZones: resolve(base, typeof d['runtime-zones'] === 'string' ? d['runtime-zones'] : join(dirname(source), 'zonelog.zones.json')),
   };
 }
 

@@ -109,4 +109,6 @@ export interface ServerConfig {
   /** How often to read other writers' events from a shared store (ms). */
   pollMs: number;
   logLevel: string;
+  /** Absolute path of the file holding the zones added at run time. */
+  runtimeZones: string;
 }
