@@ -27,6 +27,7 @@ import { decideReload } from './primary/reload.ts';
 import { answerTransfer } from './primary/transfer-out.ts';
 import { answerNotify } from './secondary/notify-in.ts';
 import { SecondaryZone } from './secondary/secondary.ts';
+import { Limiter } from './secondary/limiter.ts';
 import { entryKey, readRuntimeZones, writeRuntimeZones } from './secondary/runtime-zones.ts';
 import { ConfigError, parseZoneEntry } from './config/load.ts';
 import { ZoneWriter } from './primary/writer.ts';
@@ -200,8 +201,9 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
       }));
     }
     const secondaries = new Map<string, SecondaryZone>();
+    const limiter = new Limiter(cfg.transfersIn);
     const secondaryFor = (z: ZoneConfig): SecondaryZone => new SecondaryZone({
-      zone: z, store, projection, keys: () => keys, log,
+      zone: z, store, projection, keys: () => keys, log, limiter,
       onTransfer: (zone, kind) => m.transfersIn.inc({ zone, kind }),
       onExpired: (zone, expired) => m.expired.set({ zone }, expired ? 1 : 0),
     });
@@ -400,7 +402,7 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
         const out: Record<string, { serial: number; version: number; pendingUpdates: number }> = {};
         for (const [k, live] of zones) out[k] = { serial: live.index.serial, version: live.version, pendingUpdates: writers.get(k)?.pending ?? 0 };
         await store.head(cfg.zones[0] ? nameKey(cfg.zones[0].name) : '.');
-        return { ok: true, store: store.kind, queryThreads: threads.length, zones: out };
+        return { ok: true, store: store.kind, queryThreads: threads.length, zones: out, secondaryChecks: { limit: cfg.transfersIn, queued: limiter.queued, peak: limiter.peak } };
       }, { reload, zones: () => zoneStatus(), addZone, removeZone });
       closers.push(() => new Promise<void>((r) => {
         h.close(() => r());

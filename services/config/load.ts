@@ -289,6 +289,7 @@ function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig
     snapshotMinIntervalMs: Math.round(num('snapshot-min-interval', 60) * 1000),
     pollMs: num('poll-interval', 1000),
     logLevel: typeof d['log-level'] === 'string' ? d['log-level'] : 'info',
+    transfersIn: num('transfers-in', 10),
     runtimeZones: resolve(base, typeof d['runtime-zones'] === 'string' ? d['runtime-zones'] : join(dirname(source), 'zonelog.zones.json')),
   };
 }

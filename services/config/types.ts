@@ -109,6 +109,8 @@ export interface ServerConfig {
   /** How often to read other writers' events from a shared store (ms). */
   pollMs: number;
   logLevel: string;
+  /** Most secondary checks and transfers at once. */
+  transfersIn: number;
   /** Absolute path of the file holding the zones added at run time. */
   runtimeZones: string;
 }

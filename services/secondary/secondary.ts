@@ -20,6 +20,7 @@ import { soaOf, soaSerial } from '../../shared/zone/zone.ts';
 import type { PrimaryConfig, ZoneConfig } from '../config/types.ts';
 import type { Projection } from '../projector/projection.ts';
 import { transferEvents } from './apply.ts';
+import type { Limiter } from './limiter.ts';
 import { pullZone, TransferError, type Primary, type Pulled } from './transfer-in.ts';
 
 export type SecondaryState = 'fresh' | 'stale' | 'refreshing' | 'expired';
@@ -43,6 +44,8 @@ export interface SecondaryDeps {
   log: Logger;
   onTransfer?: (zone: string, kind: Pulled['kind'] | 'failed') => void;
   onExpired?: (zone: string, expired: boolean) => void;
+  /** Shared by all secondary zones: how many check at once. */
+  limiter?: Limiter;
 }
 
 /** SOA timers of a zone, read from its SOA rdata (refresh, retry, expire in seconds). */
@@ -129,16 +132,24 @@ export class SecondaryZone {
     if (this.state !== 'expired') this.state = 'refreshing';
     const errors: string[] = [];
     let ok = false;
-    for (const p of this.d.zone.primaries) {
-      try {
-        await this.refreshFrom(p);
-        ok = true;
-        break;
-      } catch (e) {
-        const why = e instanceof Error ? e.message : String(e);
-        errors.push(`${p.address}#${p.port}: ${why}`);
-        this.d.log.warn({ zone: this.d.zone.name, primary: `${p.address}#${p.port}`, reason: why }, 'refresh from primary failed');
+    const tryPrimaries = async (): Promise<void> => {
+      for (const p of this.d.zone.primaries) {
+        if (this.stopped) return;
+        try {
+          await this.refreshFrom(p);
+          ok = true;
+          return;
+        } catch (e) {
+          const why = e instanceof Error ? e.message : String(e);
+          errors.push(`${p.address}#${p.port}: ${why}`);
+          this.d.log.warn({ zone: this.d.zone.name, primary: `${p.address}#${p.port}`, reason: why }, 'refresh from primary failed');
+        }
       }
+    };
+    await (this.d.limiter ? this.d.limiter.run(tryPrimaries) : tryPrimaries());
+    if (this.stopped) {
+      this.checking = false;
+      return;
     }
     this.checking = false;
     const live = this.d.projection.get(this.key);
