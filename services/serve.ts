@@ -60,6 +60,7 @@ function metricsFor(registry: Registry) {
     notifies: registry.counter('zonelog_notify_out_total', 'NOTIFY messages sent, by zone and result (answered, refused, unanswered).', ['zone', 'result']),
     notifiesIn: registry.counter('zonelog_notify_in_total', 'NOTIFY messages received for secondary zones, by zone and result (accepted, refused).', ['zone', 'result']),
     transfersIn: registry.counter('zonelog_transfers_in_total', 'Transfers into secondary zones by kind (ixfr, axfr, up-to-date).', ['zone', 'kind']),
+    checks: registry.counter('zonelog_secondary_checks_total', 'Refresh checks of secondary zones (SOA query, and a transfer when behind), by result.', ['result']),
     expired: registry.gauge('zonelog_zone_expired', '1 while a secondary zone is expired (answered SERVFAIL).', ['zone']),
   };
 }
@@ -204,6 +205,7 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
     const limiter = new Limiter(cfg.transfersIn);
     const secondaryFor = (z: ZoneConfig): SecondaryZone => new SecondaryZone({
       zone: z, store, projection, keys: () => keys, log, limiter,
+      onCheck: (_zone, ok) => m.checks.inc({ result: ok ? 'ok' : 'failed' }),
       onTransfer: (zone, kind) => m.transfersIn.inc({ zone, kind }),
       onExpired: (zone, expired) => m.expired.set({ zone }, expired ? 1 : 0),
     });

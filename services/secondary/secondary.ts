@@ -46,6 +46,8 @@ export interface SecondaryDeps {
   onExpired?: (zone: string, expired: boolean) => void;
   /** Shared by all secondary zones: how many check at once. */
   limiter?: Limiter;
+  /** Each check, whatever it found. */
+  onCheck?: (zone: string, ok: boolean) => void;
 }
 
 /** SOA timers of a zone, read from its SOA rdata (refresh, retry, expire in seconds). */
@@ -70,6 +72,8 @@ export class SecondaryZone {
   private checking = false;
   private again = false;
   private stopped = false;
+  /** Set once the first refresh after the start has been placed at random in its period. */
+  private spread = false;
 
   constructor(d: SecondaryDeps) {
     this.d = d;
@@ -151,6 +155,7 @@ export class SecondaryZone {
       this.checking = false;
       return;
     }
+    this.d.onCheck?.(this.key, ok);
     this.checking = false;
     const live = this.d.projection.get(this.key);
     const timers = live ? soaTimers(soaOf(live.index.zone)!) : null;
@@ -166,8 +171,12 @@ export class SecondaryZone {
       this.state = 'fresh';
       this.armExpire(timers ? timers.expire * 1000 : null);
       const refresh = timers ? clamp(timers.refresh * 1000, t.minRefresh, t.maxRefresh) : t.minRefresh;
-      // Jitter: 90–100 % of refresh, so many zones from one primary do not refresh together.
-      this.schedule(this.again ? 0 : Math.round(refresh * (0.9 + Math.random() * 0.1)));
+      // Spread: the first refresh after a start falls anywhere in one refresh period, so zones
+      // that synced together (thousands at startup) do not come due together; later ones at
+      // 90–100 % of refresh, which keeps them spread.
+      const share = this.spread ? 0.9 + Math.random() * 0.1 : Math.random();
+      this.spread = true;
+      this.schedule(this.again ? 0 : Math.round(refresh * share));
     } else {
       this.lastError = errors.join('; ') || 'no primaries';
       if (this.state !== 'expired') this.state = 'stale';
