@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const mean = total / perSecond.length;
   const max = Math.max(...perSecond);
   const cpuWindow = cpuSeconds(z.pid) - cpu0;
-  log(`refresh window ${WINDOW} s (SOA refresh ${REFRESH} s, 90–100 % jitter): ${total} checks, ${mean.toFixed(0)}/s on average, at most ${max}/s; CPU ${(cpuWindow / WINDOW * 100).toFixed(1)} % of a core`);
+  log(`refresh window ${WINDOW} s (SOA refresh ${REFRESH} s; first refresh spread over a period, then 90–100 %): ${total} checks, ${mean.toFixed(0)}/s on average, at most ${max}/s; CPU ${(cpuWindow / WINDOW * 100).toFixed(1)} % of a core`);
   console.log(`| measure | value |\n|---|---|\n| zones | ${N} |\n| time to first full sync | ${syncS.toFixed(1)} s |\n| zonelog CPU to first full sync | ${cpuSync.toFixed(1)} s |\n| zonelog RSS after sync | ${(rssSync / 1024).toFixed(0)} MiB |\n| most checks at once (transfers-in ${TRANSFERS_IN}) | ${health.secondaryChecks.peak} |\n| refresh checks per second over ${WINDOW} s, mean / max (ideal mean ${(N / REFRESH).toFixed(0)}) | ${mean.toFixed(0)} / ${max} |\n| zonelog CPU while refreshing | ${(cpuWindow / WINDOW * 100).toFixed(1)} % of a core |`);
   await z.stop();
   await bind.stop();
