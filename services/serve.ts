@@ -241,7 +241,7 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
 
     responder = new Responder(zones, keys, (msg, peer) => {
       if (msg.opcode === Opcode.UPDATE) {
-        return handleUpdate(msg, peer, { writers, keys: () => keys, log, onRefused: (zone) => m.updates.inc({ zone: nameKey(zone), result: 'refused' }) });
+        return handleUpdate(msg, peer, { writers, isSecondary: (z) => secondaries.has(z), keys: () => keys, log, onRefused: (zone) => m.updates.inc({ zone: nameKey(zone), result: 'refused' }) });
       }
       if (msg.opcode === Opcode.QUERY) {
         // AXFR and IXFR: the only queries the responder hands over.

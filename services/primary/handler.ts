@@ -10,6 +10,8 @@ import type { ZoneWriter } from './writer.ts';
 
 export interface UpdateHandlerDeps {
   writers: ReadonlyMap<string, ZoneWriter>;
+  /** True for a zone served here as a secondary: its updates go to the primary. */
+  isSecondary?: (zoneKey: string) => boolean;
   keys: () => Keyring;
   log: Logger;
   onRefused?: (zone: string, rcode: number) => void;
@@ -41,6 +43,11 @@ export async function handleUpdate(m: Decoded, peer: Peer, d: UpdateHandlerDeps)
   }
   const signed = (wire: Buffer): Buffer => (key && requestMac ? signMessage(wire, key, { requestMac }).wire : wire);
   const writer = d.writers.get(nameKey(zone));
+  if (!writer && d.isSecondary?.(nameKey(zone))) {
+    // As BIND without update forwarding: a secondary refuses, and the client should ask the primary.
+    audit(zone, Rcode.REFUSED, `${zone} is a secondary zone here; send updates to its primary`, key?.name);
+    return signed(answer(Rcode.REFUSED));
+  }
   if (!writer) {
     audit(zone, Rcode.NOTAUTH, `not authoritative for ${zone}`, key?.name);
     return signed(answer(Rcode.NOTAUTH));

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { LOOPBACK, dig, freePort, soaSerial, startBind, waitUntil, type PeerHandle } from '../../infra/peers.ts';
-import { Class, Type } from '../../shared/dns/constants.ts';
+import { Class, Rcode, Type } from '../../shared/dns/constants.ts';
 import type { RR } from '../../shared/dns/message.ts';
 import type { Changeset } from '../../shared/zone/changeset.ts';
 import { loadZoneText } from '../../shared/zone/load.ts';
@@ -12,6 +12,7 @@ import { soaOf, withSerial, type Zone } from '../../shared/zone/zone.ts';
 import { zonelog } from '../support/cli.ts';
 import { startZonelog, type ServerHandle } from '../support/server.ts';
 import { startTestPrimary } from '../support/test-primary.ts';
+import { record, sendUpdate } from '../support/updates.ts';
 
 const ORIGIN = 'faults.test.';
 const zoneAt = (serial: number, body: string, timers = '1 1 3600 60'): Zone =>
@@ -67,6 +68,11 @@ describe('a secondary under faults', { timeout: 120_000 }, () => {
         assert.ok(logs.some((l) => l.msg === 'IXFR refused whole: it does not apply to our zone; trying AXFR' && /removes nosuch\.faults\.test\..*not in the zone/.test(String(l.reason))));
         assert.deepEqual(p.asked, ['AXFR', 'IXFR 10', 'AXFR']);
         assert.deepEqual(ins, [['axfr', null, 10], ['axfr', 10, 11]]);
+      }
+      if (fault === 'torn') {
+        // Updates go to the primary: a secondary refuses them, as BIND does without forwarding.
+        const up = await sendUpdate(z.port, { zone: ORIGIN, update: [record(`x.${ORIGIN} 300 IN A 10.5.5.5`)] });
+        assert.equal(up.rcode, Rcode.REFUSED);
       }
       // Nothing in between was ever served: one event for the initial copy, one for serial 11.
       const events = logs.filter((l) => l.msg === 'transfer in').reduce((n, l) => n + Number(l.events), 0);
