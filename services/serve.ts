@@ -29,7 +29,7 @@ import { answerNotify } from './secondary/notify-in.ts';
 import { SecondaryZone } from './secondary/secondary.ts';
 import { Limiter } from './secondary/limiter.ts';
 import { entryKey, readRuntimeZones, writeRuntimeZones } from './secondary/runtime-zones.ts';
-import { ConfigError, parseZoneEntry } from './config/load.ts';
+import { ConfigError, loadConfig, parseZoneEntry } from './config/load.ts';
 import { ZoneWriter } from './primary/writer.ts';
 import { Projection, type Applied } from './projector/projection.ts';
 import { closeTcp, listenTcp, listenUdp } from './responder/listen.ts';
@@ -186,21 +186,18 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
     let responder: Responder | null = null;
 
     const writers = new Map<string, ZoneWriter>();
-    for (const z of cfg.zones) {
-      if (z.file === undefined) continue;
-      const zone = nameKey(z.name);
-      writers.set(zone, new ZoneWriter({
-        zone, store, projection, log, maxBatch: cfg.maxBatch,
-        policy: { grants: z.allowUpdate, serialPolicy: z.serialPolicy },
-        hooks: {
-          onAppend: (zn, secs, n) => {
-            m.append.observe({ zone: zn }, secs);
-            m.batch.observe({ zone: zn }, n);
-          },
-          onOutcome: (zn, o) => m.updates.inc({ zone: zn, result: o.applied ? 'applied' : o.rcode === Rcode.NOERROR ? 'unchanged' : o.rcode === Rcode.SERVFAIL ? 'failed' : 'refused' }),
+    const writerFor = (z: ZoneConfig): ZoneWriter => new ZoneWriter({
+      zone: nameKey(z.name), store, projection, log, maxBatch: cfg.maxBatch,
+      policy: { grants: z.allowUpdate, serialPolicy: z.serialPolicy },
+      hooks: {
+        onAppend: (zn, secs, n) => {
+          m.append.observe({ zone: zn }, secs);
+          m.batch.observe({ zone: zn }, n);
         },
-      }));
-    }
+        onOutcome: (zn, o) => m.updates.inc({ zone: zn, result: o.applied ? 'applied' : o.rcode === Rcode.NOERROR ? 'unchanged' : o.rcode === Rcode.SERVFAIL ? 'failed' : 'refused' }),
+      },
+    });
+    for (const z of cfg.zones) if (z.file !== undefined) writers.set(nameKey(z.name), writerFor(z));
     const secondaries = new Map<string, SecondaryZone>();
     const limiter = new Limiter(cfg.transfersIn);
     const secondaryFor = (z: ZoneConfig): SecondaryZone => new SecondaryZone({
@@ -341,7 +338,9 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
 
     const reload = async (why: string): Promise<Record<string, string>> => {
       const out: Record<string, string> = {};
+      await reloadZoneList(out);
       for (const z of cfg.zones) {
+        if (out[nameKey(z.name)] === 'added') continue;
         if (z.file === undefined) continue;
         const r = loadZoneFile(z.file, { origin: z.name });
         if (r.errors.length > 0) {
@@ -356,7 +355,54 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
       }
       return out;
     };
-    // Zones added and removed at run time: secondary zones, kept in cfg.runtimeZones.
+    // Zones that come and go while serving: POST /zones and DELETE /zones/NAME (kept in
+    // cfg.runtimeZones), and zones added to or removed from the config file before a SIGHUP.
+    const startServing = async (zc: ZoneConfig): Promise<string | null> => {
+      const key = nameKey(zc.name);
+      if (zc.file !== undefined) {
+        if (!(await store.head(key))) {
+          const r = loadZoneFile(zc.file, { origin: zc.name });
+          if (r.errors.length > 0) return `the zone file has errors: ${r.errors.map(formatIssue).join('; ')}`;
+          const d = decideReload(null, r.zone, { user: 'zonelog serve' });
+          if (d.kind !== 'create') return d.kind === 'refused' ? d.reason : `cannot be created (${d.kind})`;
+          try {
+            await store.append(key, [d.event], 'no-zone');
+            log.info({ zone: zc.name, serial: d.serial, records: recordCount(r.zone), file: zc.file, cause: 'import' }, 'zone created');
+          } catch (e) {
+            if (!(e instanceof ConcurrencyError)) throw e;
+          }
+        }
+        await projection.catchUp();
+        writers.set(key, writerFor(zc));
+      }
+      cfg.zones.push(zc);
+      zoneConfigs.set(key, zc);
+      served.add(key);
+      // A zone served before and removed continues its history.
+      const known = projection.get(key);
+      if (known) zones.set(key, known);
+      responder!.clearCache();
+      if (zc.primaries.length > 0) {
+        const sec = secondaryFor(zc);
+        secondaries.set(key, sec);
+        sec.start();
+      }
+      log.info({ zone: zc.name, role: zc.primaries.length > 0 ? 'secondary' : 'primary', version: known?.version ?? 0 }, 'zone added');
+      return null;
+    };
+    const stopServing = (key: string): void => {
+      secondaries.get(key)?.stop();
+      secondaries.delete(key);
+      writers.delete(key);
+      zoneConfigs.delete(key);
+      served.delete(key);
+      zones.delete(key);
+      const at = cfg.zones.findIndex((z) => nameKey(z.name) === key);
+      if (at >= 0) cfg.zones.splice(at, 1);
+      responder!.clearCache();
+      log.info({ zone: key, version: projection.get(key)?.version ?? 0 }, 'zone removed; its history stays in the store');
+    };
+    const status = (key: string): unknown => secondaries.get(key)?.status() ?? { zone: key, role: 'primary', serial: projection.get(key)?.index.serial ?? null, state: 'fresh' };
     const addZone = async (entry: unknown): Promise<{ status: number; body: unknown }> => {
       let zc: ZoneConfig;
       try {
@@ -367,37 +413,52 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
       }
       const key = nameKey(zc.name);
       if (zoneConfigs.has(key)) return { status: 409, body: { error: `zone ${zc.name} is already served` } };
-      if (zc.primaries.length === 0) return { status: 400, body: { error: 'only secondary zones (with primaries) can be added at run time so far' } };
+      const err = await startServing(zc);
+      if (err) return { status: 400, body: { error: `zone ${zc.name}: ${err}` } };
       runtimeEntries.push(entry);
       writeRuntimeZones(cfg.runtimeZones, runtimeEntries);
-      cfg.zones.push(zc);
-      zoneConfigs.set(key, zc);
-      served.add(key);
-      // A zone removed before and added again continues its history.
-      const known = projection.get(key);
-      if (known) zones.set(key, known);
-      const sec = secondaryFor(zc);
-      secondaries.set(key, sec);
-      sec.start();
-      log.info({ zone: zc.name, primaries: zc.primaries.map((p) => `${p.address}:${p.port}`), history: known ? known.version : 0 }, 'zone added');
-      return { status: 201, body: sec.status() };
+      return { status: 201, body: status(key) };
     };
     const removeZone = async (name: string): Promise<{ status: number; body: unknown }> => {
       const key = nameKey(name.endsWith('.') ? name : `${name}.`);
       if (!zoneConfigs.has(key)) return { status: 404, body: { error: `zone ${name} is not served` } };
       const at = runtimeEntries.findIndex((e) => entryKey(e) === key);
-      if (at < 0) return { status: 409, body: { error: `zone ${name} is in ${cfg.source}; remove it there` } };
+      if (at < 0) return { status: 409, body: { error: `zone ${name} is in ${cfg.source}; remove it there and reload` } };
       runtimeEntries.splice(at, 1);
       writeRuntimeZones(cfg.runtimeZones, runtimeEntries);
-      secondaries.get(key)?.stop();
-      secondaries.delete(key);
-      zoneConfigs.delete(key);
-      served.delete(key);
-      zones.delete(key);
-      cfg.zones.splice(cfg.zones.findIndex((z) => nameKey(z.name) === key), 1);
-      responder!.clearCache();
-      log.info({ zone: name, version: projection.get(key)?.version ?? 0 }, 'zone removed; its history stays in the store');
+      stopServing(key);
       return { status: 200, body: { removed: name } };
+    };
+    /** The config file's zones since the last reload: a SIGHUP adds and removes zones to match it. */
+    const fileZoneKeys = new Set(fileCfg.zones.map((z) => nameKey(z.name)));
+    const reloadZoneList = async (out: Record<string, string>): Promise<void> => {
+      let fresh: ServerConfig;
+      try {
+        fresh = loadConfig(cfg.source);
+      } catch (e) {
+        const lines = e instanceof ConfigError ? e.errors : [(e as Error).message];
+        log.warn({ config: cfg.source, errors: lines }, 'reload: the configuration has errors; the zone list is unchanged');
+        out[cfg.source] = `refused: ${lines.join('; ')}`;
+        return;
+      }
+      const want = new Map(fresh.zones.map((z) => [nameKey(z.name), z]));
+      for (const key of [...fileZoneKeys]) {
+        if (want.has(key)) continue;
+        fileZoneKeys.delete(key);
+        if (!zoneConfigs.has(key)) continue;
+        stopServing(key);
+        out[key] = 'removed (its history stays in the store)';
+      }
+      for (const [key, z] of want) {
+        if (fileZoneKeys.has(key)) continue;
+        if (zoneConfigs.has(key)) {
+          out[key] = 'already served (added through the API)';
+          continue;
+        }
+        const err = await startServing(z);
+        out[key] = err ? `refused: ${err}` : 'added';
+        if (!err) fileZoneKeys.add(key);
+      }
     };
     if (cfg.http) {
       const h: http.Server = await listenHttp(cfg.http, registry, async () => {

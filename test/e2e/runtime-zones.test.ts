@@ -1,7 +1,7 @@
 // Zones added and removed while the server runs: a secondary zone added through POST /zones is
 // serving the primary's data within 5 s, survives a restart, and DELETE keeps its history.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { LOOPBACK, dig, freePort, soaSerial, startBind, waitUntil, type PeerHandle } from '../../infra/peers.ts';
@@ -72,5 +72,31 @@ describe('zones added and removed at run time', { timeout: 120_000 }, () => {
     await waitUntil('served again', async () => ((await soaSerial(z.port, RT)) === 5 ? true : undefined), { timeoutMs: 5000, intervalMs: 50 });
     const again = await zonelog(['history', '--zone', RT, '--store', z.store]);
     assert.equal(again.stdout, history.stdout, 'the same history: nothing transferred anew');
+
+    // A primary zone from a file, through the API too.
+    const file = join(z.dir, 'api.zone');
+    writeFileSync(file, `$TTL 300\n@ SOA ns1 hostmaster 3 3600 600 86400 300\n NS ns1\nns1 A 127.0.0.1\napi A 192.0.2.3\n`);
+    assert.equal((await api(z, 'POST', '/zones', { name: 'api.test', file })).status, 201);
+    assert.equal(await soaSerial(z.port, 'api.test.'), 3);
+    assert.equal((await api(z, 'DELETE', '/zones/api.test')).status, 200);
+    assert.equal(await status(z.port, 'api.api.test.'), 'REFUSED');
+  });
+
+  it('a SIGHUP serves the zones the config file now lists, and stops serving those it no longer does', async () => {
+    const bind: PeerHandle = await startBind({ zones: [{ name: 'hup.test.', role: 'primary', file: `$TTL 300\n@ SOA ns1 hostmaster 9 3600 600 86400 300\n NS ns1\nns1 A 127.0.0.1\n` }] });
+    running.push(bind);
+    const z = await startZonelog({ zones: [{ name: 'old.test.', file: `$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n NS ns1\nns1 A 127.0.0.1\n` }] });
+    running.push(z);
+    // The config's zones line, rewritten: old.test. out, the secondary hup.test. in.
+    const lines = readFileSync(z.configFile, 'utf8').split('\n').map((l) => (l.startsWith('zones: ') ? `zones: ${JSON.stringify([{ name: 'hup.test.', primaries: [`${LOOPBACK}:${bind.port}`] }])}` : l));
+    writeFileSync(z.configFile, lines.join('\n'));
+    process.kill(z.pid, 'SIGHUP');
+    await waitUntil('hup.test. served', async () => ((await soaSerial(z.port, 'hup.test.')) === 9 ? true : undefined), { timeoutMs: 5000, intervalMs: 50 });
+    assert.equal(await status(z.port, 'old.test.'), 'REFUSED');
+    // A config with a mistake changes nothing.
+    writeFileSync(z.configFile, lines.join('\n').replace('"primaries"', '"primarys"'));
+    process.kill(z.pid, 'SIGHUP');
+    await waitUntil('the refusal logged', async () => (z.logLines().some((l) => l.msg === 'reload: the configuration has errors; the zone list is unchanged') ? true : undefined), { timeoutMs: 3000 });
+    assert.equal(await soaSerial(z.port, 'hup.test.'), 9);
   });
 });
