@@ -33,7 +33,7 @@ const USAGE = `usage: zonelog <command> [options]
   snapshot --zone NAME [--store URL]            save a snapshot of the zone's current version
   demo [--store URL]                            import examples/*.zone and show their history
   serve --config FILE                           answer queries and dynamic updates for the configured zones
-                                                (SIGHUP reloads zone files; SIGTERM stops)
+                                                (SIGHUP re-reads the config's zone list and the zone files; SIGTERM stops)
   status --config FILE [--json]                 each zone of a running server: role, serial, state, last
                                                 and next check (from its http listener's GET /zones)
 
