@@ -3,9 +3,9 @@
 import { Rcode, Type, rcodeName } from '../../shared/dns/constants.ts';
 import { encodeMessage, type Decoded } from '../../shared/dns/message.ts';
 import { nameKey } from '../../shared/dns/name.ts';
-import { signMessage, verifyMessage, type Keyring } from '../../shared/dns/tsig.ts';
+import type { Keyring } from '../../shared/dns/tsig.ts';
 import type { Logger } from '../../shared/log.ts';
-import { reply, tsigRefusal, type Peer } from '../responder/query.ts';
+import { checkRequestTsig, reply, type Peer } from '../responder/query.ts';
 import type { ZoneWriter } from './writer.ts';
 
 export interface UpdateHandlerDeps {
@@ -30,18 +30,13 @@ export async function handleUpdate(m: Decoded, peer: Peer, d: UpdateHandlerDeps)
     return answer(Rcode.FORMERR);
   }
   const zone = m.question[0].name;
-  let key = null;
-  let requestMac: Uint8Array | null = null;
-  if (m.tsig) {
-    const v = verifyMessage(m, d.keys());
-    if (!v.ok) {
-      audit(zone, v.rcode, `TSIG ${v.failure}: ${v.detail}`, m.tsig.key);
-      return tsigRefusal(m, v);
-    }
-    key = v.key;
-    requestMac = m.tsig.mac;
+  const t = checkRequestTsig(m, d.keys());
+  if (!t.ok) {
+    audit(zone, t.rcode, t.reason, m.tsig?.key);
+    return t.refusal;
   }
-  const signed = (wire: Buffer): Buffer => (key && requestMac ? signMessage(wire, key, { requestMac }).wire : wire);
+  const key = t.key;
+  const signed = t.sign;
   const writer = d.writers.get(nameKey(zone));
   if (!writer && d.isSecondary?.(nameKey(zone))) {
     // As BIND without update forwarding: a secondary refuses, and the client should ask the primary.

@@ -5,7 +5,7 @@ import { Rcode, Type, rcodeName } from '../../shared/dns/constants.ts';
 import { encodeMessage, type Decoded, type RR } from '../../shared/dns/message.ts';
 import { nameKey, namesEqual } from '../../shared/dns/name.ts';
 import { compareSerial } from '../../shared/dns/serial.ts';
-import { signMessage, TsigStreamSigner, verifyMessage, type Keyring, type TsigKey } from '../../shared/dns/tsig.ts';
+import { TsigStreamSigner, type Keyring, type TsigKey } from '../../shared/dns/tsig.ts';
 import { changesetOf } from '../../shared/events/codec.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { EventStore } from '../../shared/store/port.ts';
@@ -14,7 +14,7 @@ import { recordCount, soaOf, soaSerial } from '../../shared/zone/zone.ts';
 import type { ZoneConfig } from '../config/types.ts';
 import type { LiveZone } from '../projector/live-zone.ts';
 import { OUR_UDP_SIZE } from '../responder/answer.ts';
-import { reply, tsigRefusal, type Peer } from '../responder/query.ts';
+import { checkRequestTsig, reply, type Peer } from '../responder/query.ts';
 import { MessageStream, type Answer } from '../responder/stream.ts';
 import { axfrRecords, captureZone, condense, ixfrRecords, ixfrSize, packMessages } from './ixfr.ts';
 import { allowedBy } from './policy.ts';
@@ -61,24 +61,21 @@ export async function answerTransfer(m: Decoded, peer: Peer, d: TransferDeps): P
   const t0 = performance.now();
   const q = m.question[0];
   const qtype = q.type === Type.AXFR ? 'AXFR' : 'IXFR';
-  let key: TsigKey | null = null;
-  const sign = (wire: Buffer): Buffer => (key && m.tsig ? signMessage(wire, key, { requestMac: m.tsig.mac }).wire : wire);
+  const t = checkRequestTsig(m, d.keys());
+  const key: TsigKey | null = t.ok ? t.key : null;
   const audit = (rcode: number, reason: string): void => {
     d.log.warn({ zone: q.name, qtype, rcode: rcodeName(rcode), reason, key: key?.name ?? m.tsig?.key, address: peer.address, port: peer.port, transport: peer.transport }, 'transfer refused');
     d.onRefused?.(nameKey(q.name), rcode);
   };
+  if (!t.ok) {
+    audit(t.rcode, t.reason);
+    return t.refusal;
+  }
+  const sign = t.sign;
   const refuse = (rcode: number, reason: string): Buffer => {
     audit(rcode, reason);
     return sign(encodeMessage(reply(m, { rcode, question: [q] })));
   };
-  if (m.tsig) {
-    const v = verifyMessage(m, d.keys());
-    if (!v.ok) {
-      audit(v.rcode, `TSIG ${v.failure}: ${v.detail}`);
-      return tsigRefusal(m, v);
-    }
-    key = v.key;
-  }
   const live = d.zones.get(nameKey(q.name));
   const cfg = d.config(nameKey(q.name));
   if (!live || !cfg || q.class !== live.index.zone.class) return refuse(Rcode.NOTAUTH, `not authoritative for ${q.name}`);

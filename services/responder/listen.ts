@@ -169,19 +169,15 @@ export function listenTcp(ep: Endpoint, handler: Handler, log: Logger, o: TcpOpt
     // that its messages are never interleaved with others.
     const deliver = (b: Answer): void => {
       if (b === null || sock.destroyed) return;
-      if (b instanceof MessageStream) {
-        const p: Promise<void> = (streaming ?? Promise.resolve()).then(() => writeStream(sock, b, log)).finally(() => {
-          if (streaming === p) streaming = null;
-        });
-        streaming = p;
-      } else if (streaming) {
-        const p: Promise<void> = streaming.then(() => void (sock.destroyed || sock.write(framed(b)))).finally(() => {
-          if (streaming === p) streaming = null;
-        });
-        streaming = p;
-      } else {
+      if (!(b instanceof MessageStream) && streaming === null) {
         sock.write(framed(b));
+        return;
       }
+      const write = (): Promise<void> | void => (b instanceof MessageStream ? writeStream(sock, b, log) : void (sock.destroyed || sock.write(framed(b))));
+      const p: Promise<void> = (streaming ?? Promise.resolve()).then(write).finally(() => {
+        if (streaming === p) streaming = null;
+      });
+      streaming = p;
     };
     const send = (b: Answer): void => {
       inFlight--;

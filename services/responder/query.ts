@@ -3,7 +3,7 @@
 import { Opcode, Rcode, Type } from '../../shared/dns/constants.ts';
 import { decodeMessage, encodeMessage, emptyMessage, type Decoded, type Message } from '../../shared/dns/message.ts';
 import { nameKey, nameToWire, parentName, readName, type Name } from '../../shared/dns/name.ts';
-import { appendUnsignedTsig, nowSeconds, signMessage, verifyMessage, type Keyring } from '../../shared/dns/tsig.ts';
+import { appendUnsignedTsig, nowSeconds, signMessage, verifyMessage, type Keyring, type TsigKey } from '../../shared/dns/tsig.ts';
 import { OUR_UDP_SIZE, buildAnswer, truncatedCopy, type QueryEdns } from './answer.ts';
 import type { CacheEntry, LiveZone } from '../projector/live-zone.ts';
 import { MessageStream, type Answer } from './stream.ts';
@@ -273,12 +273,9 @@ export class Responder {
       return encodeMessage(reply(m, { rcode: Rcode.FORMERR, edns: ourEdns(m) }));
     }
     const q = m.question[0];
-    let key = null;
-    if (m.tsig) {
-      const v = verifyMessage(m, this.keys);
-      if (!v.ok) return tsigRefusal(m, v);
-      key = v.key;
-    }
+    const t = checkRequestTsig(m, this.keys);
+    if (!t.ok) return t.refusal;
+    const key = t.key;
     let wire: Buffer;
     const zone = this.zoneFor(nameKey(q.name));
     if (q.type === Type.AXFR || q.type === Type.IXFR) {
@@ -299,9 +296,21 @@ export class Responder {
       const room = key ? 100 + key.name.length + key.algorithm.name.length + key.algorithm.size : 0;
       if (wire.length + room > (peer.transport === 'udp' ? limit : 0xffff)) wire = truncatedCopy(wire, b.questionEnd, edns);
     }
-    if (key && m.tsig) return signMessage(wire, key, { requestMac: m.tsig.mac }).wire;
-    return wire;
+    return t.sign(wire);
   }
+}
+
+/** A request's TSIG checked (RFC 8945 §5.2): the key and a signer for the answer, or the refusal to send. */
+export type RequestTsig =
+  | { ok: true; key: TsigKey | null; sign(wire: Buffer): Buffer }
+  | { ok: false; rcode: number; reason: string; refusal: Buffer };
+
+export function checkRequestTsig(m: Decoded, keys: Keyring): RequestTsig {
+  if (!m.tsig) return { ok: true, key: null, sign: (wire) => wire };
+  const v = verifyMessage(m, keys);
+  if (!v.ok) return { ok: false, rcode: v.rcode, reason: `TSIG ${v.failure}: ${v.detail}`, refusal: tsigRefusal(m, v) };
+  const mac = m.tsig.mac;
+  return { ok: true, key: v.key, sign: (wire) => signMessage(wire, v.key, { requestMac: mac }).wire };
 }
 
 /** The OPT to answer with when the query had one. */
