@@ -45,6 +45,54 @@ export interface ZoneHead {
   serial: number;
 }
 
+/**
+ * A search of the stored events, newest first by default. Every filter given must hold. Names
+ * are in nameKey form (lower case, absolute); a name filter needs `zone`.
+ */
+export interface EventQuery {
+  zone?: Name;
+  /** Events whose removed or added records (or, for a creation, records) have this owner. */
+  name?: Name;
+  /** With `name`: the name and every name below it. */
+  subtree?: boolean;
+  /** Events that removed or added a record of this RR type (with `name`: at that name). */
+  type?: number;
+  /** Events recorded at or after this ISO 8601 time... */
+  since?: string;
+  /** ...and before this one. */
+  until?: string;
+  /** Actor and cause, matched exactly (key names in nameKey form). */
+  key?: string;
+  address?: string;
+  peer?: string;
+  user?: string;
+  cause?: string;
+  /** 'desc' (default): newest first, continuing below `before`; 'asc': oldest first, above `after`. */
+  order?: 'asc' | 'desc';
+  /** Global positions to continue from (exclusive): the cursor of a paginated list. */
+  before?: number;
+  after?: number;
+  /** At most this many events (1..10,000). */
+  limit: number;
+}
+
+/** What one zone's history costs in the store. */
+export interface ZoneStorage {
+  zone: Name;
+  events: number;
+  /** Octets of stored event data (the JSON bodies). */
+  eventBytes: number;
+  snapshots: number;
+  /** Octets of stored snapshot bodies (compressed). */
+  snapshotBytes: number;
+  /** Rows in the name index that serves blame and name filters. */
+  indexRows: number;
+  firstTime: string | null;
+  lastTime: string | null;
+  version: number;
+  serial: number;
+}
+
 export interface EventStore {
   /** Which adapter this is, for logs. */
   readonly kind: string;
@@ -88,6 +136,18 @@ export interface EventStore {
 
   /** The last version recorded at or before `time` (ISO 8601), or null. */
   versionAt(zone: Name, time: string): Promise<number | null>;
+
+  /** Events matching `q`, in the order asked for. */
+  queryEvents(q: EventQuery): Promise<StoredEvent[]>;
+
+  /** Storage used by each zone's events, snapshots and name index. */
+  storage(): Promise<ZoneStorage[]>;
+
+  /** Events per time bucket (aligned to multiples of bucketMs since the epoch), non-empty buckets only, oldest first. */
+  changeRate(q: { zone: Name; since?: string; until?: string; bucketMs: number }): Promise<{ start: string; count: number }[]>;
+
+  /** The snapshots a zone has, by version (newest last), without their bodies. */
+  snapshots(zone: Name): Promise<{ version: number; serial: number; time: string }[]>;
 
   saveSnapshot(s: Snapshot): Promise<void>;
 
