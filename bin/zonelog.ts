@@ -22,6 +22,11 @@ import { decideReload } from '../services/primary/reload.ts';
 import { ConfigError, loadConfig } from '../services/config/load.ts';
 import type { ServerConfig } from '../services/config/types.ts';
 import { serve, StartupError } from '../services/serve.ts';
+import type { SerialPolicy } from '../services/config/types.ts';
+import {
+  auditEvents, blame, decideRevert, diffSerials, getChange, HistoryError, isTransferredZone, knownZone, listChanges, nameIn, parseLimit, parseSerial,
+  parseType, parseVersion, summarize, zoneAsOf, type ChangeFilterText, type ChangeSummary,
+} from '../services/history/history.ts';
 
 const USAGE = `usage: zonelog <command> [options]
 
@@ -29,7 +34,20 @@ const USAGE = `usage: zonelog <command> [options]
   import --zone NAME FILE [--store URL]         create the zone, or append the file's difference as a reload
   export --zone NAME [--serial N | --at TIME | --version N] [--canonical] [--store URL]
                                                 the zone as a master file on stdout
-  history --zone NAME [--json] [--store URL]    one line per change: serial from->to, time, cause, actor, -/+
+  history --zone NAME [filters] [--limit N] [--json] [--store URL]
+                                                one line per change, oldest first: serial from->to, time, cause, actor, -/+
+                                                filters: --name NAME [--subtree] --type TYPE --since TIME --until TIME
+                                                         --key KEY --address ADDR --peer HOST:PORT --cause CAUSE
+  show --zone NAME --version N [--json]         one change in full: its SOA step and the records removed (-) and added (+)
+  diff --zone NAME --from SERIAL [--to SERIAL] [--json]
+                                                the condensed difference between two serials (--to: the current one)
+  blame --zone NAME --name OWNER [--type TYPE] [--json]
+                                                every change that touched OWNER (and TYPE), with who made it
+  revert --zone NAME --serial N [--note TEXT] [--config FILE] [--store URL]
+                                                return the zone to serial N as one new change (cause revert); a running
+                                                server picks it up and tells its secondaries. Refused for a secondary zone
+  audit [--zone NAME] [filters] [--store URL]   every matching event as NDJSON, oldest first, for a SIEM
+  storage [--json] [--store URL]                events, snapshots and index rows each zone keeps, and their size
   snapshot --zone NAME [--store URL]            save a snapshot of the zone's current version
   demo [--store URL]                            import examples/*.zone and show their history
   serve --config FILE                           answer queries and dynamic updates for the configured zones
@@ -57,6 +75,18 @@ const options = {
   note: { type: 'string' },
   quiet: { type: 'boolean' },
   config: { type: 'string' },
+  name: { type: 'string' },
+  subtree: { type: 'boolean' },
+  type: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  key: { type: 'string' },
+  address: { type: 'string' },
+  peer: { type: 'string' },
+  cause: { type: 'string' },
+  limit: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -227,19 +257,171 @@ export function historyLine(e: StoredEvent): string {
   return `${String(d.serialFrom).padStart(10)} -> ${String(d.serialTo).padEnd(10)}  ${e.time}  ${d.cause}  ${actorText(d.actor)}  -${d.removed.length} +${d.added.length}`;
 }
 
+function filterText(o: Opts, zone?: Name): ChangeFilterText {
+  return {
+    zone, name: o.name, subtree: o.subtree, type: o.type, since: o.since, until: o.until,
+    key: o.key, address: o.address, peer: o.peer, cause: o.cause,
+  };
+}
+
+function summaryJson(c: ChangeSummary): string {
+  return JSON.stringify(c);
+}
+
+function summaryLine(c: ChangeSummary): string {
+  const from = c.serialFrom === null ? '-' : String(c.serialFrom);
+  const cause = c.type === 'ZoneCreated' ? `create/${c.cause}` : c.revertTo !== undefined ? `revert(to ${c.revertTo})` : c.cause;
+  return `${String(c.version).padStart(7)}  ${from.padStart(10)} -> ${String(c.serialTo).padEnd(10)}  ${c.time}  ${cause}  ${actorText(c.actor)}  -${c.removed} +${c.added}`;
+}
+
 async function cmdHistory(args: string[], o: Opts): Promise<number> {
   if (args.length !== 0) throw new UsageError('history takes no FILE');
   const zone = zoneArg(o);
   return withStore(o, async (store) => {
-    if (!(await store.head(zone))) throw new NotFound(`zone ${zone} is not in the store`);
-    for await (const e of store.readZone(zone)) {
+    let changes: AsyncIterable<ChangeSummary>;
+    if (o.limit !== undefined) {
+      const page = await listChanges(store, filterText(o, zone), parseLimit(o.limit, 50, 1000));
+      changes = (async function* () {
+        yield* page.changes.reverse();
+      })();
+    } else {
+      const events = auditEvents(store, filterText(o, zone));
+      changes = (async function* () {
+        for await (const e of events) yield summarize(e);
+      })();
+    }
+    for await (const c of changes) process.stdout.write((o.json ? summaryJson(c) : summaryLine(c)) + '\n');
+    return 0;
+  });
+}
+
+async function cmdShow(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('show takes no FILE');
+  const zone = zoneArg(o);
+  if (o.version === undefined) throw new UsageError('show needs --version N (the first column of zonelog history)');
+  return withStore(o, async (store) => {
+    await knownZone(store, zone);
+    const c = await getChange(store, zone, parseVersion(o.version!, '--version'));
+    if (o.json) {
+      process.stdout.write(JSON.stringify(c, null, 2) + '\n');
+      return 0;
+    }
+    process.stdout.write(`; ${summaryLine(c).trim()}\n`);
+    if (c.note) process.stdout.write(`; note: ${c.note}\n`);
+    if (c.soaFrom) process.stdout.write(`- ${c.soaFrom}\n`);
+    process.stdout.write(`+ ${c.soaTo}\n`);
+    for (const l of c.removedRecords) process.stdout.write(`- ${l}\n`);
+    for (const l of c.addedRecords) if (l !== c.soaTo) process.stdout.write(`+ ${l}\n`);
+    return 0;
+  });
+}
+
+async function cmdDiff(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('diff takes no FILE');
+  const zone = zoneArg(o);
+  if (o.from === undefined) throw new UsageError('diff needs --from SERIAL');
+  return withStore(o, async (store) => {
+    await knownZone(store, zone);
+    const d = await diffSerials(store, zone, parseSerial(o.from!, '--from'), o.to === undefined ? undefined : parseSerial(o.to, '--to'));
+    if (o.json) {
+      process.stdout.write(JSON.stringify(d, null, 2) + '\n');
+      return 0;
+    }
+    process.stdout.write(`; zone ${zone}: serial ${d.from} -> ${d.to}, -${d.removed.length} +${d.added.length}\n- ${d.soaFrom}\n+ ${d.soaTo}\n`);
+    for (const l of d.removed) process.stdout.write(`- ${l}\n`);
+    for (const l of d.added) process.stdout.write(`+ ${l}\n`);
+    return 0;
+  });
+}
+
+async function cmdBlame(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('blame takes no FILE');
+  const zone = zoneArg(o);
+  if (o.name === undefined) throw new UsageError('blame needs --name OWNER');
+  return withStore(o, async (store) => {
+    await knownZone(store, zone);
+    const name = nameIn(zone, o.name!);
+    const entries = await blame(store, zone, name, o.type === undefined ? undefined : parseType(o.type));
+    for (const b of entries) {
       if (o.json) {
-        const d = e.data;
-        const summary = e.type === 'ZoneCreated'
-          ? { serialFrom: null, serialTo: e.data.serial, removed: 0, added: e.data.records.length + 1 }
-          : { serialFrom: e.data.serialFrom, serialTo: e.data.serialTo, removed: e.data.removed.length, added: e.data.added.length };
-        process.stdout.write(JSON.stringify({ version: e.version, id: e.id, time: e.time, type: e.type, ...summary, cause: d.cause, actor: d.actor }) + '\n');
-      } else process.stdout.write(historyLine(e) + '\n');
+        process.stdout.write(JSON.stringify(b) + '\n');
+        continue;
+      }
+      process.stdout.write(summaryLine(b) + '\n');
+      for (const l of b.removedRecords) process.stdout.write(`    - ${l}\n`);
+      for (const l of b.addedRecords) process.stdout.write(`    + ${l}\n`);
+    }
+    if (!o.json && entries.length === 0) process.stderr.write(`no change in zone ${zone} touched ${name}${o.type ? ` ${o.type.toUpperCase()}` : ''}\n`);
+    return 0;
+  });
+}
+
+async function cmdRevert(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('revert takes no FILE');
+  const zone = zoneArg(o);
+  if (o.serial === undefined) throw new UsageError('revert needs --serial N: the serial to return the zone to');
+  const serial = parseSerial(o.serial, '--serial');
+  let policy: SerialPolicy = 'increment';
+  if (o.config) {
+    const cfg = configOf(o, 'revert');
+    if (!cfg) return 2;
+    const zc = cfg.zones.find((z) => nameKey(z.name) === zone);
+    if (zc?.primaries.length) throw new HistoryError(409, 'secondary-zone', `zone ${zone} is a secondary in ${cfg.source}: only its primary can change it; revert it there`);
+    if (zc) policy = zc.serialPolicy;
+    if (o.store === undefined && !process.env.ZONELOG_STORE) o = { ...o, store: cfg.store };
+  }
+  const log = makeLogger('zonelog');
+  const actor = { user: actorUser(o) };
+  return withStore(o, async (store) => {
+    await knownZone(store, zone);
+    if (await isTransferredZone(store, zone)) throw new HistoryError(409, 'secondary-zone', `zone ${zone} is a secondary's copy (its changes come by transfer): only its primary can change it; revert it there`);
+    const target = await zoneAsOf(store, zone, { serial });
+    for (let attempt = 1; ; attempt++) {
+      const head = (await store.head(zone))!;
+      const current = await zoneAsOf(store, zone, { version: head.version });
+      const d = decideRevert(current.zone, target.zone, serial, policy, actor, new Date(), o.note);
+      if (d.kind === 'unchanged') {
+        process.stdout.write(`zone ${zone}: already as at serial ${serial} (serial ${d.serial}); nothing to revert\n`);
+        return 0;
+      }
+      try {
+        const res = await store.append(zone, [d.event], head.version);
+        log.info({ zone, serialFrom: d.serialFrom, serialTo: d.serialTo, revertTo: serial, removed: d.removed, added: d.added, version: res.version, cause: 'revert', actor }, 'zone reverted');
+        process.stdout.write(`zone ${zone}: reverted to serial ${serial} as serial ${d.serialFrom} -> ${d.serialTo}, -${d.removed} +${d.added} (version ${res.version})\n`);
+        return 0;
+      } catch (e) {
+        if (e instanceof ConcurrencyError && attempt < 5) continue;
+        throw e;
+      }
+    }
+  });
+}
+
+async function cmdAudit(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('audit takes no FILE; it writes NDJSON to stdout');
+  const zone = o.zone === undefined ? undefined : zoneArg(o);
+  return withStore(o, async (store) => {
+    for await (const e of auditEvents(store, filterText(o, zone))) {
+      if (!process.stdout.write(JSON.stringify(e) + '\n')) await new Promise((r) => process.stdout.once('drain', r));
+    }
+    return 0;
+  });
+}
+
+function bytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
+}
+
+async function cmdStorage(args: string[], o: Opts): Promise<number> {
+  if (args.length !== 0) throw new UsageError('storage takes no FILE');
+  return withStore(o, async (store) => {
+    const zones = await store.storage();
+    if (o.json) {
+      process.stdout.write(JSON.stringify(zones, null, 2) + '\n');
+      return 0;
+    }
+    for (const z of zones) {
+      process.stdout.write(`${z.zone}  serial ${z.serial}  ${z.events} events (${bytes(z.eventBytes)})  ${z.snapshots} snapshots (${bytes(z.snapshotBytes)})  ${z.indexRows} index rows  ${z.firstTime ?? '-'} .. ${z.lastTime ?? '-'}\n`);
     }
     return 0;
   });
@@ -369,6 +551,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'import': return await cmdImport(args, o);
       case 'export': return await cmdExport(args, o);
       case 'history': return await cmdHistory(args, o);
+      case 'show': return await cmdShow(args, o);
+      case 'diff': return await cmdDiff(args, o);
+      case 'blame': return await cmdBlame(args, o);
+      case 'revert': return await cmdRevert(args, o);
+      case 'audit': return await cmdAudit(args, o);
+      case 'storage': return await cmdStorage(args, o);
       case 'snapshot': return await cmdSnapshot(args, o);
       case 'demo': return await cmdDemo(o);
       case 'serve': return await cmdServe(o);
@@ -380,7 +568,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`zonelog: ${e.message}\n${USAGE}\n`);
       return 2;
     }
-    if (e instanceof NotFound || e instanceof WireError || e instanceof ConcurrencyError) {
+    if (e instanceof NotFound || e instanceof WireError || e instanceof ConcurrencyError || e instanceof HistoryError || e instanceof RangeError) {
       process.stderr.write(`zonelog: ${e.message}\n`);
       return 1;
     }

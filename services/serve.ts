@@ -21,6 +21,9 @@ import { formatIssue } from '../shared/zone/parser.ts';
 import { recordCount, soaOf, type Zone } from '../shared/zone/zone.ts';
 import type { ServerConfig, ZoneConfig } from './config/types.ts';
 import { listenHttp } from './api/http.ts';
+import { historyRoutes, type ServedZone } from './api/history.ts';
+import { HistoryError, zoneAsOf } from './history/history.ts';
+import type { Actor } from '../shared/events/types.ts';
 import { handleUpdate } from './primary/handler.ts';
 import { Notifier, nsTargets } from './primary/notify.ts';
 import { decideReload } from './primary/reload.ts';
@@ -460,13 +463,32 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
         if (!err) fileZoneKeys.add(key);
       }
     };
+    const servedZones = (): ServedZone[] => cfg.zones.flatMap((z) => {
+      const key = nameKey(z.name);
+      const live = projection.get(key);
+      return live ? [{ zone: key, version: live.version, serial: live.index.serial, role: secondaries.has(key) ? 'secondary' as const : 'primary' as const }] : [];
+    });
+    /** A revert through the zone's writer, so it queues behind updates and goes out by NOTIFY and IXFR. */
+    const revert = async (zone: string, serial: number, actor: Actor, note?: string) => {
+      if (secondaries.has(zone)) {
+        const from = zoneConfigs.get(zone)!.primaries.map((p) => `${p.address}:${p.port}`).join(', ');
+        throw new HistoryError(409, 'secondary-zone', `zone ${zone} is a secondary of ${from}: only its primary can change it; revert it there`);
+      }
+      const w = writers.get(zone);
+      if (!w) throw new HistoryError(409, 'not-served', `zone ${zone} is in the store but not served here; use zonelog revert --store, or serve the zone`);
+      const target = await zoneAsOf(store, zone, { serial });
+      const d = await w.revert(target.zone, serial, actor, note);
+      if (d.kind === 'unchanged') return { status: 200, body: { zone, unchanged: true, serial: d.serial } };
+      if (d.kind !== 'change') throw new HistoryError(409, 'refused', `zone ${zone}: revert refused: ${d.kind === 'refused' ? d.reason : d.kind}`);
+      return { status: 201, body: { zone, revertTo: serial, serialFrom: d.serialFrom, serialTo: d.serialTo, version: projection.get(zone)?.version ?? null, removed: d.removed, added: d.added } };
+    };
     if (cfg.http) {
       const h: http.Server = await listenHttp(cfg.http, registry, async () => {
         const out: Record<string, { serial: number; version: number; pendingUpdates: number }> = {};
         for (const [k, live] of zones) out[k] = { serial: live.index.serial, version: live.version, pendingUpdates: writers.get(k)?.pending ?? 0 };
         await store.head(cfg.zones[0] ? nameKey(cfg.zones[0].name) : '.');
         return { ok: true, store: store.kind, queryThreads: threads.length, zones: out, secondaryChecks: { limit: cfg.transfersIn, queued: limiter.queued, peak: limiter.peak } };
-      }, { reload, zones: () => zoneStatus(), addZone, removeZone });
+      }, { reload, zones: () => zoneStatus(), addZone, removeZone }, historyRoutes({ store, zones: servedZones, revert }));
       closers.push(() => new Promise<void>((r) => {
         h.close(() => r());
         h.closeAllConnections();

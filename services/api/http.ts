@@ -1,4 +1,5 @@
-// The admin HTTP listener: Prometheus /metrics, /healthz, GET/POST /zones, DELETE /zones/NAME, and POST /reload.
+// The admin HTTP listener: Prometheus /metrics, /healthz, GET/POST /zones, DELETE /zones/NAME, POST /reload,
+// and whatever other routes are given (the history API and page: history.ts).
 
 import http from 'node:http';
 import type { Endpoint } from '../config/types.ts';
@@ -23,8 +24,12 @@ const json = (res: http.ServerResponse, status: number, body: unknown): void => 
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body, null, 2) + '\n');
 };
 
-export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promise<Health>, actions?: AdminActions): Promise<http.Server> {
+/** Routes tried before the admin ones: true when the request was taken. */
+export type Routes = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promise<Health>, actions?: AdminActions, routes?: Routes): Promise<http.Server> {
   const server = http.createServer((req, res) => {
+    if (routes?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/reload' && req.method === 'POST' && actions) {
       actions.reload(`api from ${req.socket.remoteAddress ?? '?'}`).then(
@@ -75,7 +80,7 @@ export function listenHttp(ep: Endpoint, registry: Registry, health: () => Promi
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz, /zones or POST /reload\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /history, /api/v1/changes, /metrics, /healthz, /zones or POST /reload\n');
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -13,6 +13,12 @@ import type { LiveZone } from '../projector/live-zone.ts';
 import type { Projection } from '../projector/projection.ts';
 import { decideReload, type ReloadDecision } from './reload.ts';
 import { decideUpdate, type UpdatePolicy, type ZoneView } from './update.ts';
+import { decideRevert, type RevertDecision } from '../history/history.ts';
+
+/** A revert decision in the shape reloads share. */
+function revertDecision(d: RevertDecision): ReloadDecision {
+  return d.kind === 'unchanged' ? d : { ...d, bumped: false };
+}
 
 /** Who sent an update: the TSIG key that verified, and the source address. */
 export interface UpdateSender {
@@ -70,11 +76,16 @@ interface Decided {
   err: Error | null;
 }
 
-/** A zone-file reload, queued with the updates so it never races them. */
+/**
+ * A change to the whole zone (a zone-file reload, a revert), queued with the updates so it never
+ * races them, and decided against the zone as it stands when its turn comes.
+ */
 interface PendingReload {
   reload: Zone;
   actor: Actor;
   resolve: (d: ReloadDecision) => void;
+  /** For a revert: the serial `reload` is the zone as of, and the note. */
+  revert?: { serial: number; note?: string };
 }
 
 /** The live zone plus the updates decided ahead of it in the current batch. */
@@ -156,6 +167,17 @@ export class ZoneWriter {
   reload(file: Zone, actor: Actor): Promise<ReloadDecision> {
     return new Promise((resolve) => {
       this.queue.push({ reload: file, actor, resolve });
+      this.kick();
+    });
+  }
+
+  /**
+   * Queues a revert: `target` is the zone as of serial `serial`; its difference from the zone
+   * as it then stands becomes one `revert` event under the zone's serial policy.
+   */
+  revert(target: Zone, serial: number, actor: Actor, note?: string): Promise<ReloadDecision> {
+    return new Promise((resolve) => {
+      this.queue.push({ reload: target, actor, resolve, revert: { serial, note } });
       this.kick();
     });
   }
@@ -404,8 +426,11 @@ export class ZoneWriter {
       const live = this.live();
       let lastFileSerial: number | undefined;
       for await (const e of this.store.readZone(this.zone, live.version, live.version)) if (e.type === 'ZoneChanged') lastFileSerial = e.data.fileSerial;
-      const d = decideReload(live.index.zone, r.reload, r.actor, { lastFileSerial });
-      if (d.kind === 'refused') this.log.warn({ zone: this.zone, reason: d.reason }, 'reload refused');
+      const d: ReloadDecision = r.revert
+        ? revertDecision(decideRevert(live.index.zone, r.reload, r.revert.serial, this.policy.serialPolicy, r.actor, new Date(), r.revert.note))
+        : decideReload(live.index.zone, r.reload, r.actor, { lastFileSerial });
+      const what = r.revert ? 'revert' : 'reload';
+      if (d.kind === 'refused') this.log.warn({ zone: this.zone, reason: d.reason }, `${what} refused`);
       if (d.kind !== 'change') return d;
       try {
         await this.store.append(this.zone, [d.event], live.version);
@@ -414,12 +439,13 @@ export class ZoneWriter {
           await this.projection.catchUp();
           continue;
         }
-        this.log.error({ zone: this.zone, reason: (e as Error).message }, 'reload failed; nothing was applied');
+        this.log.error({ zone: this.zone, reason: (e as Error).message }, `${what} failed; nothing was applied`);
         return { kind: 'refused', reason: (e as Error).message };
       }
       if (d.event.type !== 'ZoneChanged') throw new Error('a reload of an existing zone must be a ZoneChanged');
       this.projection.applyLocal(this.zone, live.version + 1, [changesetOf(d.event, live.index.zone.class)]);
-      this.log.info({ zone: this.zone, serialFrom: d.serialFrom, serialTo: d.serialTo, removed: d.removed, added: d.added, cause: 'reload', actor: r.actor }, 'zone reloaded');
+      if (r.revert) this.log.info({ zone: this.zone, serialFrom: d.serialFrom, serialTo: d.serialTo, revertTo: r.revert.serial, removed: d.removed, added: d.added, cause: 'revert', actor: r.actor }, 'zone reverted');
+      else this.log.info({ zone: this.zone, serialFrom: d.serialFrom, serialTo: d.serialTo, removed: d.removed, added: d.added, cause: 'reload', actor: r.actor }, 'zone reloaded');
       return d;
     }
   }
