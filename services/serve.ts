@@ -165,6 +165,7 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
     const projection = new Projection(store, {
       snapshotEvery: cfg.snapshotEvery,
       snapshotMinIntervalMs: cfg.snapshotMinIntervalMs,
+      snapshotIntervalMs: cfg.snapshotIntervalMs,
     });
     let replaying: ReturnType<typeof progress> | null = null;
     let replayed = 0;

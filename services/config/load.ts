@@ -287,6 +287,7 @@ function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig
     maxBatch: num('max-batch', 1000),
     snapshotEvery: num('snapshot-every', 1000),
     snapshotMinIntervalMs: Math.round(num('snapshot-min-interval', 60) * 1000),
+    snapshotIntervalMs: Math.round(num('snapshot-interval', 3600) * 1000),
     pollMs: num('poll-interval', 1000),
     logLevel: typeof d['log-level'] === 'string' ? d['log-level'] : 'info',
     transfersIn: num('transfers-in', 10),

@@ -106,6 +106,8 @@ export interface ServerConfig {
   snapshotEvery: number;
   /** ...and at least this long after it. */
   snapshotMinIntervalMs: number;
+  /** Or, for a zone with any change since, once this long has passed (ms; 0 never). */
+  snapshotIntervalMs: number;
   /** How often to read other writers' events from a shared store (ms). */
   pollMs: number;
   logLevel: string;

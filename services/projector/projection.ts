@@ -23,6 +23,8 @@ export interface ProjectionOptions {
   snapshotEvery?: number;
   /** ...but no sooner than this long after the previous one (default 0), since a snapshot costs the whole zone. */
   snapshotMinIntervalMs?: number;
+  /** Also snapshot a zone that has changed at all once this long has passed since its last one (default 0: never). */
+  snapshotIntervalMs?: number;
   /** Events read per page from the global feed. */
   pageSize?: number;
   onApplied?: (a: Applied) => void;
@@ -34,6 +36,7 @@ export class Projection {
   readonly zones = new Map<string, LiveZone>();
   private readonly snapshotEvery: number;
   private readonly snapshotMinIntervalMs: number;
+  private readonly snapshotIntervalMs: number;
   private readonly pageSize: number;
   onApplied: ((a: Applied) => void) | undefined;
   /** Global position up to which the feed has been read. */
@@ -44,6 +47,7 @@ export class Projection {
     this.store = store;
     this.snapshotEvery = opts.snapshotEvery ?? 1000;
     this.snapshotMinIntervalMs = opts.snapshotMinIntervalMs ?? 0;
+    this.snapshotIntervalMs = opts.snapshotIntervalMs ?? 0;
     this.pageSize = opts.pageSize ?? 1000;
     this.onApplied = opts.onApplied;
   }
@@ -127,7 +131,10 @@ export class Projection {
     let saved = 0;
     try {
       for (const z of this.zones.values()) {
-        if (z.version - z.snapshotVersion < this.snapshotEvery || now - z.snapshotAt < this.snapshotMinIntervalMs) continue;
+        const behind = z.version - z.snapshotVersion;
+        if (behind === 0 || now - z.snapshotAt < this.snapshotMinIntervalMs) continue;
+        // N events since the last snapshot, or any change and T since it.
+        if (behind < this.snapshotEvery && !(this.snapshotIntervalMs > 0 && now - z.snapshotAt >= this.snapshotIntervalMs)) continue;
         const version = z.version;
         await this.store.saveSnapshot(snapshotOf(z.index.zone, version));
         z.snapshotVersion = version;

@@ -87,17 +87,19 @@ describe('loading the configuration', () => {
     assert.equal(c.maxBatch, 1000);
     assert.equal(c.snapshotEvery, 1000);
     assert.equal(c.snapshotMinIntervalMs, 60_000);
+    assert.equal(c.snapshotIntervalMs, 3_600_000);
     assert.equal(c.pollMs, 1000);
     assert.equal(c.logLevel, 'info');
   });
 
   it('the extension keys are read in their units: seconds for timeouts, milliseconds for polling', () => {
-    const c = load(MINIMAL + 'query-threads: 3\ntcp-idle-timeout: 2.5\nmax-batch: 64\nsnapshot-every: 10\nsnapshot-min-interval: 0\npoll-interval: 250\nlog-level: debug\nhttp: null\n');
+    const c = load(MINIMAL + 'query-threads: 3\ntcp-idle-timeout: 2.5\nmax-batch: 64\nsnapshot-every: 10\nsnapshot-min-interval: 0\nsnapshot-interval: 90\npoll-interval: 250\nlog-level: debug\nhttp: null\n');
     assert.equal(c.queryThreads, 3);
     assert.equal(c.tcpIdleTimeoutMs, 2500);
     assert.equal(c.maxBatch, 64);
     assert.equal(c.snapshotEvery, 10);
     assert.equal(c.snapshotMinIntervalMs, 0);
+    assert.equal(c.snapshotIntervalMs, 90_000);
     assert.equal(c.pollMs, 250);
     assert.equal(c.logLevel, 'debug');
     assert.equal(c.http, null);

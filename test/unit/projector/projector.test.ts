@@ -123,6 +123,22 @@ describe('materialize from a store', () => {
     assert.equal(p.zoneFor('deep.host.ex.test.')?.version, 76);
     assert.equal(p.zoneFor('other.test.'), undefined);
   });
+
+  it('a zone with few changes is snapshotted once snapshot-interval has passed, and an unchanged one never', async () => {
+    const p = new Projection(store, { snapshotEvery: 1000, snapshotIntervalMs: 60_000 });
+    await p.start();
+    const live = p.get('ex.test.')!;
+    const at = live.snapshotAt;
+    assert.equal(live.version, live.snapshotVersion, 'loaded at its latest snapshot');
+    assert.equal(await p.snapshotDue(at + 120_000), 0, 'nothing changed: no snapshot');
+    const prev = p.get('ex.test.')!.index.zone;
+    const next = zone('few A 192.0.2.99\n', 999);
+    await store.append('ex.test.', [zoneChanged(diff(prev, next), 'reload', {})], live.version);
+    assert.equal(await p.catchUp(), 1);
+    assert.equal(await p.snapshotDue(at + 30_000), 0, 'one change, and the interval has not passed');
+    assert.equal(await p.snapshotDue(at + 61_000), 1, 'one change, and the interval has passed');
+    assert.equal((await store.loadSnapshot('ex.test.'))!.version, live.version + 1);
+  });
 });
 
 describe('lookup (what the responder will ask)', () => {
