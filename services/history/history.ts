@@ -281,7 +281,7 @@ function textDiff(zone: Name, c: Changeset): SerialDiff {
 }
 
 /** The condensed change from serial `from` to serial `to` (either may be the older). */
-export async function diffSerials(store: EventStore, zone: Name, from: number, to?: number): Promise<SerialDiff> {
+export async function diffSerials(store: EventStore, zone: Name, from: number, to?: number, condenseLimit = CONDENSE_LIMIT): Promise<SerialDiff> {
   let vFrom: number;
   let vTo: number;
   try {
@@ -297,7 +297,7 @@ export async function diffSerials(store: EventStore, zone: Name, from: number, t
   }
   const [lo, hi] = vFrom < vTo ? [vFrom, vTo] : [vTo, vFrom];
   let forward: Changeset;
-  if (hi - lo <= CONDENSE_LIMIT) {
+  if (hi - lo <= condenseLimit) {
     const changes: Changeset[] = [];
     for await (const e of store.readZone(zone, lo + 1, hi)) {
       if (e.type !== 'ZoneChanged') throw new HistoryError(409, 'not-contiguous', `zone ${zone} was created again at version ${e.version}; diff across it compares whole zones`);
