@@ -273,17 +273,35 @@ export function readName(msg: Uint8Array, offset: number, pointers = true): [Nam
   throw new WireError('bad-name', `name at offset ${offset} has too many compression pointers`);
 }
 
+/** Each octet b as the one-character string b + 1 (canonicalSortKey's alphabet). */
+const SHIFTED = Array.from({ length: 256 }, (_, b) => String.fromCharCode(b + 1));
+
 /**
  * A sort key for RFC 4034 §6.1 canonical order: labels right to left, each compared as
  * case-folded octets, a shorter label first. Each byte b becomes char b+1 and labels are joined
  * by char 0, so plain string comparison gives the canonical order.
  */
 export function canonicalSortKey(name: Name): string {
-  const labels = nameLabelsBytes(name.toLowerCase());
+  if (name === '.') return '';
+  // Without escapes every label is its own text: walk it from the right, no label arrays.
+  if (!name.includes('\\')) {
+    const n = name.toLowerCase();
+    let key = '';
+    let end = n.length - 1;
+    for (let i = end - 1; i >= -1; i--) {
+      if (i >= 0 && n.charCodeAt(i) !== 0x2e) continue;
+      for (let j = i + 1; j < end; j++) key += SHIFTED[n.charCodeAt(j)];
+      key += '\u0000';
+      end = i;
+    }
+    return key;
+  }
+  // Escaped octets are folded too: \072 is an H, and sorts as an h.
+  const labels = nameLabelsBytes(name);
   let key = '';
   for (let i = labels.length - 1; i >= 0; i--) {
     const l = labels[i];
-    for (let j = 0; j < l.length; j++) key += String.fromCharCode(l[j] + 1);
+    for (let j = 0; j < l.length; j++) key += SHIFTED[l[j] >= 0x41 && l[j] <= 0x5a ? l[j] + 0x20 : l[j]];
     key += '\u0000';
   }
   return key;

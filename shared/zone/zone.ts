@@ -179,6 +179,10 @@ export function sortedRecords(z: Zone, fold: boolean): RR[] {
       const set = n.rrsets.get(k)!;
       if (set.type === Type.SOA) continue;
       const owner = fold ? nameKey(set.name) : set.name;
+      if (set.rdata.length === 1 && !fold) {
+        out.push({ name: owner, type: set.type, class: set.class, ttl: set.ttl, rdata: set.rdata[0] });
+        continue;
+      }
       const datas = set.rdata.map((d) => ({ d, c: Buffer.from(canonicalRdata(set.type, d)) })).sort((a, b) => Buffer.compare(a.c, b.c));
       for (const { d, c } of datas) out.push({ name: owner, type: set.type, class: set.class, ttl: set.ttl, rdata: fold ? c : d });
     }

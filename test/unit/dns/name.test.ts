@@ -122,6 +122,20 @@ describe('canonical order (RFC 4034 §6.1)', () => {
   it('a shorter label sorts before a longer one it prefixes', () => {
     assert.ok(canonicalSortKey('a.example.') < canonicalSortKey('a\\000.example.'));
   });
+
+  it('a name without escapes gets the same key as the same name spelled with them', () => {
+    // The plain spelling takes the fast path, the escaped one the label-by-label path.
+    const names = ['example.', 'a.example.', 'Host-42.dhcp.Corp.Example.', '_ldap._tcp.dc._msdcs.ad.example.', 'x.', '*.z.example.'];
+    for (let i = 0; i < 200; i++) {
+      const labels = Array.from({ length: 1 + (i % 5) }, (_, k) => Array.from({ length: 1 + ((i * 7 + k) % 12) }, (_, j) => 'abcXYZ019-_'[(i + j * 3 + k) % 11]).join(''));
+      names.push(labels.join('.') + '.');
+    }
+    for (const n of names) {
+      const escaped = `\\${String(n.charCodeAt(0)).padStart(3, '0')}${n.slice(1)}`;
+      assert.equal(canonicalSortKey(n), canonicalSortKey(escaped), n);
+    }
+    assert.equal(canonicalSortKey('.'), '');
+  });
 });
 
 describe('long names with many labels', () => {
