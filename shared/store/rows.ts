@@ -7,6 +7,7 @@ import { eventSerials } from '../events/codec.ts';
 import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
 import { upcast } from '../events/upcast.ts';
 import { ConcurrencyError, type ExpectedVersion } from './port.ts';
+import { filterColumns, indexedNames, type FilterColumns, type IndexedNames } from './names-index.ts';
 
 /** The `to` of an open-ended readZone. */
 export const LAST_VERSION = Number.MAX_SAFE_INTEGER;
@@ -33,8 +34,12 @@ export function requireCanonicalTime(time: string, what: string): string {
   return time;
 }
 
-/** An event as both adapters write it: the body's fields as columns, its data as JSON text. */
-export interface EventInsert {
+/**
+ * An event as both adapters write it: the body's fields as columns, its data as JSON text, and
+ * its name index rows, all made before the transaction (and, for SQLite, sent as they are to
+ * the append thread).
+ */
+export interface EventInsert extends FilterColumns, IndexedNames {
   id: string;
   type: string;
   schemaVersion: number;
@@ -57,7 +62,13 @@ export function eventInserts(zone: Name, events: NewEvent[]): EventInsert[] {
     if (e.type !== 'ZoneCreated' && e.type !== 'ZoneChanged') throw new RangeError(`${where}: unknown type "${(e as { type: string }).type}"`);
     if (!Number.isInteger(e.schemaVersion) || e.schemaVersion < 1) throw new RangeError(`${where}: bad schemaVersion ${e.schemaVersion}`);
     const { from, to } = eventSerials(e);
-    return { id: e.id, type: e.type, schemaVersion: e.schemaVersion, serialFrom: from, serialTo: to, time: e.time, data: JSON.stringify(e.data) };
+    const index = indexedNames(e, (line, reason) => {
+      throw new RangeError(`${where}: record "${line}": ${reason}`);
+    });
+    return {
+      id: e.id, type: e.type, schemaVersion: e.schemaVersion, serialFrom: from, serialTo: to, time: e.time, data: JSON.stringify(e.data),
+      ...filterColumns(e), ...index,
+    };
   });
 }
 

@@ -9,7 +9,7 @@ export interface AppendRequest {
   id: number;
   /** The zone's key (nameKey form). */
   zone: string;
-  /** Checked and encoded on the sending side (eventInserts). */
+  /** Checked and encoded on the sending side (eventInserts), name index rows and all. */
   rows: EventInsert[];
   expected: ExpectedVersion;
   after?: string;

@@ -15,19 +15,30 @@
 // synchronous, so an append runs start to finish without yielding; within one process two
 // handles can never interleave, and across processes the write lock orders them.
 
-import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import type { AppendReply, AppendRequest } from './sqlite-append-thread.ts';
 import { nameKey, type Name } from '../dns/name.ts';
 import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
-import { ConcurrencyError, type AppendOptions, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
+import { upcast } from '../events/upcast.ts';
+import { indexedNames } from './names-index.ts';
+import {
+  ConcurrencyError, type AppendOptions, type AppendResult, type EventQuery, type EventStore, type ExpectedVersion, type ZoneHead, type ZoneStorage,
+} from './port.ts';
 import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody, storedEvent,
   type EventInsert, type EventRow,
 } from './rows.ts';
+import { checkQuery, checkRate, eventQuerySql, versionBounds, type Dialect } from './search.ts';
 
-/** Schema steps; user_version is the number applied. Append only: never edit a shipped step. */
-const MIGRATIONS: string[] = [
+/** A schema step: SQL, or work in TypeScript (inside the same migration transaction). */
+type Step = string | ((db: DatabaseSync) => void);
+
+/**
+ * Schema steps; user_version is the number applied. Append only: never edit a shipped step.
+ * Exported so a test can make a store as an older zonelog left it.
+ */
+export const MIGRATIONS: readonly Step[] = [
   `
   CREATE TABLE events (
     position       INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a position is never reused
@@ -58,9 +69,47 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (zone, version)
   ) WITHOUT ROWID;
   `,
+  // 2: what history searches filter by. Columns for the cause and the actor, and the name
+  // index (see names-index.ts), both filled for the events already stored.
+  (db) => {
+    db.exec(`
+      ALTER TABLE events ADD COLUMN cause TEXT;
+      ALTER TABLE events ADD COLUMN actor_key TEXT;                -- nameKey form
+      ALTER TABLE events ADD COLUMN actor_address TEXT;
+      ALTER TABLE events ADD COLUMN actor_peer TEXT;
+      ALTER TABLE events ADD COLUMN actor_user TEXT;
+      UPDATE events SET
+        cause = json_extract(data, '$.cause'),
+        actor_key = lower(json_extract(data, '$.actor.key')),
+        actor_address = json_extract(data, '$.actor.address'),
+        actor_peer = json_extract(data, '$.actor.peer'),
+        actor_user = json_extract(data, '$.actor.user');
+      CREATE TABLE event_names (
+        zone    TEXT    NOT NULL,
+        rname   TEXT    NOT NULL,                      -- the owner's labels reversed: com.example.www
+        type    INTEGER NOT NULL,                      -- RR type number
+        version INTEGER NOT NULL,
+        PRIMARY KEY (zone, rname, type, version)
+      ) WITHOUT ROWID;
+    `);
+    const insert = db.prepare('INSERT INTO event_names (zone, rname, type, version) VALUES (?, ?, ?, ?)');
+    // A line an older zonelog stored that cannot be read is left out of the index rather than
+    // keeping the store from opening; replaying that event fails on its own.
+    const skip = (): void => {};
+    for (const r of db.prepare('SELECT zone, version, type, schema_version, data FROM events').iterate()) {
+      const body = upcast({ type: String(r.type), schemaVersion: Number(r.schema_version), data: JSON.parse(String(r.data)) as Record<string, unknown> });
+      const { names, types } = indexedNames(body, skip);
+      for (let i = 0; i < names.length; i++) insert.run(String(r.zone), names[i], types[i], Number(r.version));
+    }
+    // Filters by type alone, in version order.
+    db.exec('CREATE INDEX event_names_zone_type ON event_names (zone, type, version)');
+  },
 ];
 
-const EVENT_COLUMNS = 'position, id, zone, version, type, schema_version, time, data';
+const DIALECT: Dialect = { table: (t) => t, join: 'CROSS JOIN' };
+
+const COLUMNS = ['position', 'id', 'zone', 'version', 'type', 'schema_version', 'time', 'data'];
+const EVENT_COLUMNS = COLUMNS.join(', ');
 
 export interface SqliteOptions {
   /** How long an append waits for another process's write lock, in ms. */
@@ -92,9 +141,12 @@ export class SqliteStore implements EventStore {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #q: Record<
-    'streamVersion' | 'insert' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds' | 'idAt',
+    | 'streamVersion' | 'insert' | 'insertName' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot'
+    | 'knownIds' | 'idAt' | 'atPosition' | 'storage' | 'snapshots',
     StatementSync
   >;
+  /** Statements for the shapes of query asked so far (a few dozen at most in practice). */
+  readonly #shapes = new Map<string, StatementSync>();
 
   readonly #writer: Worker | null = null;
   readonly #waiting = new Map<number, { resolve: (r: AppendResult) => void; reject: (e: Error) => void }>();
@@ -113,8 +165,10 @@ export class SqliteStore implements EventStore {
     const p = (sql: string) => this.#db.prepare(sql);
     this.#q = {
       streamVersion: p('SELECT version FROM streams WHERE zone = ?'),
-      insert: p(`INSERT INTO events (id, zone, version, type, schema_version, serial_from, serial_to, time, data)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insert: p(`INSERT INTO events (id, zone, version, type, schema_version, serial_from, serial_to, time, data,
+                                     cause, actor_key, actor_address, actor_peer, actor_user)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertName: p('INSERT INTO event_names (zone, rname, type, version) VALUES (?, ?, ?, ?)'),
       upsertStream: p(`INSERT INTO streams (zone, version, serial) VALUES (?, ?, ?)
                        ON CONFLICT (zone) DO UPDATE SET version = excluded.version, serial = excluded.serial`),
       range: p(`SELECT ${EVENT_COLUMNS} FROM events WHERE zone = ? AND version BETWEEN ? AND ? ORDER BY version LIMIT ?`),
@@ -128,6 +182,18 @@ export class SqliteStore implements EventStore {
       loadSnapshot: p('SELECT zone, version, serial, time, body FROM snapshots WHERE zone = ? AND version <= ? ORDER BY version DESC LIMIT 1'),
       knownIds: p('SELECT id FROM events WHERE id IN (SELECT value FROM json_each(?))'),
       idAt: p('SELECT id FROM events WHERE zone = ? AND version = ?'),
+      atPosition: p('SELECT zone, version FROM events WHERE position = ?'),
+      // octet_length: the bytes stored, where length() would count characters.
+      storage: p(`
+        SELECT s.zone, s.version, s.serial,
+               coalesce(e.n, 0) AS events, coalesce(e.bytes, 0) AS event_bytes, e.first, e.last,
+               coalesce(sn.n, 0) AS snapshots, coalesce(sn.bytes, 0) AS snapshot_bytes, coalesce(x.n, 0) AS index_rows
+        FROM streams AS s
+        LEFT JOIN (SELECT zone, count(*) AS n, sum(octet_length(data)) AS bytes, min(time) AS first, max(time) AS last FROM events GROUP BY zone) AS e ON e.zone = s.zone
+        LEFT JOIN (SELECT zone, count(*) AS n, sum(length(body)) AS bytes FROM snapshots GROUP BY zone) AS sn ON sn.zone = s.zone
+        LEFT JOIN (SELECT zone, count(*) AS n FROM event_names GROUP BY zone) AS x ON x.zone = s.zone
+        ORDER BY s.zone`),
+      snapshots: p('SELECT version, serial, time FROM snapshots WHERE zone = ? ORDER BY version'),
     };
     if (options.appendThread && path !== ':memory:') {
       const w = new Worker(new URL('./sqlite-append-thread.ts', import.meta.url), { workerData: { path, busyTimeoutMs: options.busyTimeoutMs } });
@@ -163,7 +229,11 @@ export class SqliteStore implements EventStore {
     try {
       const current = Number(this.#db.prepare('PRAGMA user_version').get()?.user_version ?? 0);
       if (current > MIGRATIONS.length) throw new Error(`schema version ${current} is newer than this zonelog knows (${MIGRATIONS.length})`);
-      for (let v = current; v < MIGRATIONS.length; v++) this.#db.exec(MIGRATIONS[v]);
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        const step = MIGRATIONS[v];
+        if (typeof step === 'string') this.#db.exec(step);
+        else step(this.#db);
+      }
       this.#db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
       this.#db.exec('COMMIT');
     } catch (e) {
@@ -201,7 +271,11 @@ export class SqliteStore implements EventStore {
       let position = 0;
       for (const r of rows) {
         version++;
-        position = Number(this.#q.insert.run(r.id, key, version, r.type, r.schemaVersion, r.serialFrom, r.serialTo, r.time, r.data).lastInsertRowid);
+        position = Number(this.#q.insert.run(
+          r.id, key, version, r.type, r.schemaVersion, r.serialFrom, r.serialTo, r.time, r.data,
+          r.cause, r.actorKey, r.actorAddress, r.actorPeer, r.actorUser,
+        ).lastInsertRowid);
+        for (let i = 0; i < r.names.length; i++) this.#q.insertName.run(key, r.names[i], r.types[i], version);
       }
       this.#q.upsertStream.run(key, version, rows[rows.length - 1].serialTo);
       db.exec('COMMIT');
@@ -250,6 +324,78 @@ export class SqliteStore implements EventStore {
   async versionAt(zone: Name, time: string): Promise<number | null> {
     const r = this.#q.at.get(nameKey(zone), canonicalTime(time, `zone ${zone}: versionAt`));
     return r ? Number(r.version) : null;
+  }
+
+  async queryEvents(query: EventQuery): Promise<StoredEvent[]> {
+    const { statement, params } = this.#eventQuery(query);
+    return statement.all(...params).map((r) => storedEvent(eventRow(r)));
+  }
+
+  /** How SQLite carries out queryEvents(query): EXPLAIN QUERY PLAN's details, one per step. */
+  queryPlan(query: EventQuery): string[] {
+    const { statement, params } = this.#eventQuery(query);
+    return this.#db.prepare(`EXPLAIN QUERY PLAN ${statement.sourceSQL}`).all(...params).map((r) => String(r.detail));
+  }
+
+  #eventQuery(query: EventQuery): { statement: StatementSync; params: SQLInputValue[] } {
+    const q = checkQuery(query);
+    const at = (position: number | undefined) => {
+      const r = position === undefined ? undefined : this.#q.atPosition.get(position);
+      return r ? { zone: String(r.zone), version: Number(r.version) } : null;
+    };
+    const bounds = q.zone === undefined ? {} : versionBounds(q, at(q.before), at(q.after));
+    const params: SQLInputValue[] = [];
+    const sql = eventQuerySql(q, bounds, DIALECT, COLUMNS, (v) => {
+      params.push(v);
+      return '?';
+    });
+    return { statement: this.#shape(sql), params };
+  }
+
+  #shape(sql: string): StatementSync {
+    let s = this.#shapes.get(sql);
+    if (!s) {
+      if (this.#shapes.size >= 256) this.#shapes.clear();
+      s = this.#db.prepare(sql);
+      this.#shapes.set(sql, s);
+    }
+    return s;
+  }
+
+  async storage(): Promise<ZoneStorage[]> {
+    return this.#q.storage.all().map((r) => ({
+      zone: String(r.zone), events: Number(r.events), eventBytes: Number(r.event_bytes), snapshots: Number(r.snapshots),
+      snapshotBytes: Number(r.snapshot_bytes), indexRows: Number(r.index_rows),
+      firstTime: r.first === null ? null : String(r.first), lastTime: r.last === null ? null : String(r.last),
+      version: Number(r.version), serial: Number(r.serial),
+    }));
+  }
+
+  async changeRate(query: { zone: Name; since?: string; until?: string; bucketMs: number }): Promise<{ start: string; count: number }[]> {
+    const q = checkRate(query);
+    const b = q.bucketMs;
+    const params: SQLInputValue[] = [b, b, b, q.zone];
+    let range = '';
+    if (q.since !== undefined) {
+      range += ' AND time >= ?';
+      params.push(q.since);
+    }
+    if (q.until !== undefined) {
+      range += ' AND time < ?';
+      params.push(q.until);
+    }
+    // Milliseconds since the epoch from the canonical text (unixepoch() drops the fraction,
+    // which stands at characters 21..23), read from the (zone, time, version) index alone. The
+    // bucket is floored, also before 1970, where % alone would round towards zero.
+    const statement = this.#shape(`
+      SELECT ms - ((ms % ?) + ?) % ? AS start, count(*) AS n
+      FROM (SELECT unixepoch(time) * 1000 + CAST(substr(time, 21, 3) AS INTEGER) AS ms FROM events WHERE zone = ?${range})
+      GROUP BY start ORDER BY start`);
+    return statement.all(...params).map((r) => ({ start: new Date(Number(r.start)).toISOString(), count: Number(r.n) }));
+  }
+
+  async snapshots(zone: Name): Promise<{ version: number; serial: number; time: string }[]> {
+    return this.#q.snapshots.all(nameKey(zone)).map((r) => ({ version: Number(r.version), serial: Number(r.serial), time: String(r.time) }));
   }
 
   async saveSnapshot(s: Snapshot): Promise<void> {

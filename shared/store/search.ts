@@ -1,0 +1,170 @@
+// Searching stored events: a query checked once, and the one SELECT both SQL adapters run for it.
+
+import { nameKey, parseName, type Name } from '../dns/name.ts';
+import { WireError } from '../dns/errors.ts';
+import { nameIndexKey } from './names-index.ts';
+import type { EventQuery } from './port.ts';
+import { canonicalTime } from './rows.ts';
+
+/** The most events one queryEvents call returns. */
+export const MAX_QUERY_LIMIT = 10_000;
+
+/** An EventQuery checked and in the stores' terms: keys, canonical times, the order. */
+export interface CheckedQuery {
+  zone?: string;
+  /** The name's index key, with `subtree`. */
+  rname?: string;
+  subtree: boolean;
+  type?: number;
+  since?: string;
+  until?: string;
+  key?: string;
+  address?: string;
+  peer?: string;
+  user?: string;
+  cause?: string;
+  order: 'asc' | 'desc';
+  before?: number;
+  after?: number;
+  limit: number;
+}
+
+function position(v: number | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`queryEvents: ${what} ${v} is not a position`);
+  return v;
+}
+
+/** Throws RangeError for a query no store can answer as asked. */
+export function checkQuery(q: EventQuery): CheckedQuery {
+  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > MAX_QUERY_LIMIT) {
+    throw new RangeError(`queryEvents: limit ${q.limit} is not between 1 and ${MAX_QUERY_LIMIT}`);
+  }
+  if (q.order !== undefined && q.order !== 'asc' && q.order !== 'desc') throw new RangeError(`queryEvents: order "${String(q.order)}" is not asc or desc`);
+  const out: CheckedQuery = { subtree: q.subtree === true, order: q.order ?? 'desc', limit: q.limit };
+  if (q.zone !== undefined) out.zone = nameKey(q.zone);
+  if (q.name !== undefined) {
+    if (out.zone === undefined) throw new RangeError(`queryEvents: a name filter (${q.name}) needs a zone`);
+    try {
+      if (!q.name.endsWith('.')) throw new WireError('bad-name', 'not absolute');
+      out.rname = nameIndexKey(parseName(q.name));
+    } catch (e) {
+      throw new RangeError(`queryEvents: name "${q.name}": ${(e as Error).message}`);
+    }
+  } else if (out.subtree) throw new RangeError('queryEvents: subtree needs a name');
+  if (q.type !== undefined) {
+    if (!Number.isInteger(q.type) || q.type < 0 || q.type > 0xffff) throw new RangeError(`queryEvents: type ${q.type} is not an RR type number`);
+    out.type = q.type;
+  }
+  if (q.since !== undefined) out.since = canonicalTime(q.since, 'queryEvents: since');
+  if (q.until !== undefined) out.until = canonicalTime(q.until, 'queryEvents: until');
+  if (q.key !== undefined) out.key = nameKey(q.key);
+  for (const f of ['address', 'peer', 'user', 'cause'] as const) if (q[f] !== undefined) out[f] = q[f];
+  out.before = position(q.before, 'before');
+  out.after = position(q.after, 'after');
+  return out;
+}
+
+/**
+ * Version bounds equivalent to the position cursors, for a query in one zone. Within a zone,
+ * positions grow with versions (appends to a zone are serialised and draw increasing positions),
+ * so when a cursor is one of the zone's events, `position < P` is `version < its version`:
+ * the index on (zone, version) and the name index can then start at the cursor instead of
+ * skipping everything after it.
+ */
+export interface VersionBounds {
+  below?: number;
+  above?: number;
+}
+
+/** How one SQL dialect writes what the query needs. */
+export interface Dialect {
+  /** The table's name as the adapter qualifies it. */
+  table(name: 'events' | 'event_names'): string;
+  /** SQLite: CROSS JOIN, which makes the left side the outer loop; PostgreSQL: JOIN. */
+  join: string;
+}
+
+/**
+ * The SELECT for a checked query. With a name or a type in a zone it is driven from the name
+ * index: the distinct versions that match, then each event fetched by (zone, version); never a
+ * scan of the zone's events. `param` records a value and returns its placeholder.
+ */
+export function eventQuerySql(q: CheckedQuery, bounds: VersionBounds, d: Dialect, columns: string[], param: (v: string | number) => string): string {
+  const where: string[] = [];
+  const cols = columns.map((c) => `e.${c}`).join(', ');
+  const events = d.table('events');
+  const names = d.table('event_names');
+  const filters = (): void => {
+    if (q.since !== undefined) where.push(`e.time >= ${param(q.since)}`);
+    if (q.until !== undefined) where.push(`e.time < ${param(q.until)}`);
+    if (q.key !== undefined) where.push(`e.actor_key = ${param(q.key)}`);
+    if (q.address !== undefined) where.push(`e.actor_address = ${param(q.address)}`);
+    if (q.peer !== undefined) where.push(`e.actor_peer = ${param(q.peer)}`);
+    if (q.user !== undefined) where.push(`e.actor_user = ${param(q.user)}`);
+    if (q.cause !== undefined) where.push(`e.cause = ${param(q.cause)}`);
+    if (q.before !== undefined) where.push(`e.position < ${param(q.before)}`);
+    if (q.after !== undefined) where.push(`e.position > ${param(q.after)}`);
+  };
+  const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+  const tail = (by: string): string => `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${by} ${dir} LIMIT ${param(q.limit)}`;
+
+  if (q.zone !== undefined && (q.rname !== undefined || q.type !== undefined)) {
+    // Two arms for a subtree, each a range of the index's (zone, rname) prefix: one range with
+    // an OR in it is read as a scan of the zone's rows, and a range from K itself would also
+    // read every sibling sorting just after it (K + "-" ...: "host-1".."host-99999").
+    // Placeholders are made in the order they appear: SQLite's are positional.
+    const arm = (name?: () => string): string => {
+      const w = [`zone = ${param(q.zone!)}`];
+      if (name) w.push(name());
+      if (q.type !== undefined) w.push(`type = ${param(q.type)}`);
+      if (bounds.below !== undefined) w.push(`version < ${param(bounds.below)}`);
+      if (bounds.above !== undefined) w.push(`version > ${param(bounds.above)}`);
+      return `SELECT DISTINCT version FROM ${names} WHERE ${w.join(' AND ')}`;
+    };
+    const k = q.rname;
+    let driver: string;
+    if (k === undefined || (k === '' && q.subtree)) driver = arm();
+    else if (!q.subtree) driver = arm(() => `rname = ${param(k)}`);
+    else driver = `${arm(() => `rname = ${param(k)}`)} UNION ${arm(() => `rname >= ${param(`${k}.`)} AND rname < ${param(`${k}/`)}`)}`;
+    const on = `e.zone = ${param(q.zone)} AND e.version = n.version`;
+    filters();
+    return `SELECT ${cols} FROM (${driver}) AS n ${d.join} ${events} AS e ON ${on} ${tail('e.version')}`;
+  }
+  if (q.zone !== undefined) {
+    where.push(`e.zone = ${param(q.zone)}`);
+    if (bounds.below !== undefined) where.push(`e.version < ${param(bounds.below)}`);
+    if (bounds.above !== undefined) where.push(`e.version > ${param(bounds.above)}`);
+    filters();
+    return `SELECT ${cols} FROM ${events} AS e ${tail('e.version')}`;
+  }
+  filters();
+  if (q.type !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM ${names} AS n WHERE n.zone = e.zone AND n.type = ${param(q.type)} AND n.version = e.version)`);
+  }
+  return `SELECT ${cols} FROM ${events} AS e ${tail('e.position')}`;
+}
+
+/** The version bounds of a zone query from the events its cursors name (null: not in the zone). */
+export function versionBounds(q: CheckedQuery, before: { zone: string; version: number } | null, after: { zone: string; version: number } | null): VersionBounds {
+  const b: VersionBounds = {};
+  if (before && before.zone === q.zone) b.below = before.version;
+  if (after && after.zone === q.zone) b.above = after.version;
+  return b;
+}
+
+/** A checked changeRate request. */
+export interface RateQuery {
+  zone: string;
+  since?: string;
+  until?: string;
+  bucketMs: number;
+}
+
+export function checkRate(q: { zone: Name; since?: string; until?: string; bucketMs: number }): RateQuery {
+  if (!Number.isSafeInteger(q.bucketMs) || q.bucketMs < 1) throw new RangeError(`changeRate: bucket of ${q.bucketMs} ms is not a positive whole number of milliseconds`);
+  const out: RateQuery = { zone: nameKey(q.zone), bucketMs: q.bucketMs };
+  if (q.since !== undefined) out.since = canonicalTime(q.since, 'changeRate: since');
+  if (q.until !== undefined) out.until = canonicalTime(q.until, 'changeRate: until');
+  return out;
+}
