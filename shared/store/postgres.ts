@@ -23,19 +23,33 @@
 import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { nameKey, type Name } from '../dns/name.ts';
 import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
-import { ConcurrencyError, type AppendOptions, type AppendResult, type EventStore, type ExpectedVersion, type ZoneHead } from './port.ts';
+import { upcast } from '../events/upcast.ts';
+import { indexedNames } from './names-index.ts';
+import {
+  ConcurrencyError, type AppendOptions, type AppendResult, type EventQuery, type EventStore, type ExpectedVersion, type ZoneHead, type ZoneStorage,
+} from './port.ts';
 import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody,
-  storedEvent, type EventRow,
+  storedEvent, type EventInsert, type EventRow,
 } from './rows.ts';
+import { checkQuery, checkRate, eventQuerySql, versionBounds } from './search.ts';
 
 // Advisory lock classes ('zlog' and the next): the second key is hashtext(schema), so stores in
 // different schemas of one database do not wait for each other.
 const APPEND_LOCK = 0x7a6c6f67;
 const DDL_LOCK = APPEND_LOCK + 1;
 
-/** Schema steps, applied in order and recorded in schema_migrations. Never edit a shipped step. */
-function migrations(s: string): string[] {
+/** A schema step: SQL, or work done on the migration's connection (inside its transaction). */
+type Step = string | ((c: PoolClient) => Promise<void>);
+
+/** Events read per query while the name index is filled for stored events. */
+const BACKFILL_PAGE = 1000;
+
+/**
+ * Schema steps, applied in order and recorded in schema_migrations. Never edit a shipped step.
+ * Exported so a test can make a schema as an older zonelog left it.
+ */
+export function migrations(s: string): Step[] {
   return [
     `
     CREATE TABLE ${s}.events (
@@ -68,6 +82,82 @@ function migrations(s: string): string[] {
       PRIMARY KEY (zone, version)
     );
     `,
+    // 2: what history searches filter by. Columns for the cause and the actor, and the name
+    // index (see names-index.ts), both filled for the events already stored. rname is compared
+    // byte by byte (COLLATE "C"): the subtree ranges rely on "." < "/" and on nothing else.
+    async (c) => {
+      await c.query(`
+        ALTER TABLE ${s}.events
+          ADD COLUMN cause text,
+          ADD COLUMN actor_key text,                     -- nameKey form
+          ADD COLUMN actor_address text,
+          ADD COLUMN actor_peer text,
+          ADD COLUMN actor_user text;
+        UPDATE ${s}.events SET
+          cause = data->>'cause',
+          actor_key = lower(data->'actor'->>'key'),
+          actor_address = data->'actor'->>'address',
+          actor_peer = data->'actor'->>'peer',
+          actor_user = data->'actor'->>'user';
+        CREATE TABLE ${s}.event_names (
+          zone    text    NOT NULL,
+          rname   text    COLLATE "C" NOT NULL,          -- the owner's labels reversed: com.example.www
+          type    integer NOT NULL,                      -- RR type number
+          version integer NOT NULL,
+          PRIMARY KEY (zone, rname, type, version)
+        );
+      `);
+      // A line an older zonelog stored that cannot be read is left out of the index rather
+      // than keeping the store from opening; replaying that event fails on its own.
+      const skip = (): void => {};
+      for (let after = 0; ;) {
+        const page = await c.query<{ position: string; zone: string; version: number; type: string; schema_version: number; data: Record<string, unknown> }>(
+          `SELECT position, zone, version, type, schema_version, data FROM ${s}.events WHERE position > $1 ORDER BY position LIMIT ${BACKFILL_PAGE}`, [after],
+        );
+        const zones: string[] = [];
+        const names: string[] = [];
+        const types: number[] = [];
+        const versions: number[] = [];
+        for (const r of page.rows) {
+          const index = indexedNames(upcast({ type: r.type, schemaVersion: r.schema_version, data: r.data }), skip);
+          for (let i = 0; i < index.names.length; i++) {
+            zones.push(r.zone);
+            names.push(index.names[i]);
+            types.push(index.types[i]);
+            versions.push(r.version);
+          }
+        }
+        if (names.length > 0) {
+          await c.query(`INSERT INTO ${s}.event_names (zone, rname, type, version) SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[])`, [
+            zones, names, types, versions,
+          ]);
+        }
+        if (page.rows.length < BACKFILL_PAGE) break;
+        after = Number(page.rows[page.rows.length - 1].position);
+      }
+      // Filters by type alone, in version order.
+      await c.query(`CREATE INDEX event_names_zone_type ON ${s}.event_names (zone, type, version)`);
+    },
+  ];
+}
+
+/** The values of the insert statement's parameters after the zone and the version: one array per column. */
+function insertParams(rows: EventInsert[]): unknown[] {
+  const eventOf: number[] = [];
+  const names: string[] = [];
+  const types: number[] = [];
+  rows.forEach((r, i) => {
+    for (let k = 0; k < r.names.length; k++) {
+      eventOf.push(i + 1);
+      names.push(r.names[k]);
+      types.push(r.types[k]);
+    }
+  });
+  return [
+    rows.map((e) => e.id), rows.map((e) => e.type), rows.map((e) => e.schemaVersion), rows.map((e) => e.serialFrom),
+    rows.map((e) => e.serialTo), rows.map((e) => e.time), rows.map((e) => e.data),
+    rows.map((e) => e.cause), rows.map((e) => e.actorKey), rows.map((e) => e.actorAddress), rows.map((e) => e.actorPeer), rows.map((e) => e.actorUser),
+    eventOf, names, types,
   ];
 }
 
@@ -78,6 +168,8 @@ export interface PostgresOptions {
   /** Most connections the pool opens. */
   maxConnections?: number;
 }
+
+const COLUMNS = ['position', 'id', 'zone', 'version', 'type', 'schema_version', 'time', 'data'];
 
 interface PgEventRow {
   position: string;
@@ -121,7 +213,11 @@ export class PostgresStore implements EventStore {
    * connection, and must never take the last one a reader (or the lock holder's catch-up) needs.
    */
   readonly #writePool: Pool;
-  readonly #sql: Record<'version' | 'insert' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds' | 'idAt', string>;
+  readonly #sql: Record<
+    | 'version' | 'insert' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot' | 'knownIds' | 'idAt'
+    | 'atPosition' | 'storage' | 'snapshots',
+    string
+  >;
 
   /** Connects and creates or upgrades the schema. */
   static async connect(options: PostgresOptions): Promise<PostgresStore> {
@@ -145,24 +241,32 @@ export class PostgresStore implements EventStore {
     this.#writePool = new Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10, application_name: 'zonelog-append' });
     this.#writePool.on('error', () => {});
     const s = escapeIdentifier(this.schema);
-    const cols = 'position, id, zone, version, type, schema_version, time, data';
+    const cols = COLUMNS.join(', ');
     this.#sql = {
       version: `SELECT version FROM ${s}.streams WHERE zone = $1`,
       idAt: `SELECT id FROM ${s}.events WHERE zone = $1 AND version = $2`,
-      // One statement writes the batch and moves the stream's head. ORDER BY ordinality makes
-      // positions follow versions within the batch.
+      // One statement writes the batch, its name index rows and moves the stream's head. ORDER
+      // BY ordinality makes positions follow versions within the batch. A name row carries the
+      // ordinal of its event in the batch ($13), so its version is $2 + that.
       insert: `
         WITH ins AS (
-          INSERT INTO ${s}.events (id, zone, version, type, schema_version, serial_from, serial_to, time, data)
-          SELECT e.id, $1, $2 + e.n, e.type, e.schema_version, e.serial_from, e.serial_to, e.time, e.data
-          FROM unnest($3::uuid[], $4::text[], $5::integer[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::json[])
-               WITH ORDINALITY AS e(id, type, schema_version, serial_from, serial_to, time, data, n)
+          INSERT INTO ${s}.events (id, zone, version, type, schema_version, serial_from, serial_to, time, data,
+                                   cause, actor_key, actor_address, actor_peer, actor_user)
+          SELECT e.id, $1, $2 + e.n, e.type, e.schema_version, e.serial_from, e.serial_to, e.time, e.data,
+                 e.cause, e.actor_key, e.actor_address, e.actor_peer, e.actor_user
+          FROM unnest($3::uuid[], $4::text[], $5::integer[], $6::bigint[], $7::bigint[], $8::timestamptz[], $9::json[],
+                      $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+               WITH ORDINALITY AS e(id, type, schema_version, serial_from, serial_to, time, data,
+                                    cause, actor_key, actor_address, actor_peer, actor_user, n)
           ORDER BY e.n
           RETURNING position, version, serial_to
         ), head AS (
           INSERT INTO ${s}.streams (zone, version, serial)
           SELECT $1, version, serial_to FROM ins ORDER BY version DESC LIMIT 1
           ON CONFLICT (zone) DO UPDATE SET version = excluded.version, serial = excluded.serial
+        ), names AS (
+          INSERT INTO ${s}.event_names (zone, rname, type, version)
+          SELECT $1, x.rname, x.type, $2 + x.n FROM unnest($15::integer[], $16::text[], $17::integer[]) AS x(n, rname, type)
         )
         SELECT max(position) AS position FROM ins`,
       range: `SELECT ${cols} FROM ${s}.events WHERE zone = $1 AND version BETWEEN $2::bigint AND $3::bigint ORDER BY version LIMIT $4`,
@@ -176,6 +280,19 @@ export class PostgresStore implements EventStore {
       loadSnapshot: `SELECT zone, version, serial, time, body FROM ${s}.snapshots
                      WHERE zone = $1 AND version <= $2::bigint ORDER BY version DESC LIMIT 1`,
       knownIds: `SELECT id FROM ${s}.events WHERE id = ANY ($1::uuid[])`,
+      atPosition: `SELECT zone, version FROM ${s}.events WHERE position = $1`,
+      // octet_length of the text: the bytes of JSON stored, as SQLite counts them.
+      storage: `
+        SELECT s.zone, s.version, s.serial,
+               coalesce(e.n, 0) AS events, coalesce(e.bytes, 0) AS event_bytes, e.first, e.last,
+               coalesce(sn.n, 0) AS snapshots, coalesce(sn.bytes, 0) AS snapshot_bytes, coalesce(x.n, 0) AS index_rows
+        FROM ${s}.streams AS s
+        LEFT JOIN (SELECT zone, count(*) AS n, sum(octet_length(data::text)) AS bytes, min(time) AS first, max(time) AS last
+                   FROM ${s}.events GROUP BY zone) AS e ON e.zone = s.zone
+        LEFT JOIN (SELECT zone, count(*) AS n, sum(octet_length(body)) AS bytes FROM ${s}.snapshots GROUP BY zone) AS sn ON sn.zone = s.zone
+        LEFT JOIN (SELECT zone, count(*) AS n FROM ${s}.event_names GROUP BY zone) AS x ON x.zone = s.zone
+        ORDER BY s.zone COLLATE "C"`,
+      snapshots: `SELECT version, serial, time FROM ${s}.snapshots WHERE zone = $1 ORDER BY version`,
     };
   }
 
@@ -192,7 +309,9 @@ export class PostgresStore implements EventStore {
       const current = (await c.query<{ v: number }>(`SELECT coalesce(max(version), 0) AS v FROM ${s}.schema_migrations`)).rows[0].v;
       if (current > steps.length) throw new Error(`schema version ${current} is newer than this zonelog knows (${steps.length})`);
       for (let v = current; v < steps.length; v++) {
-        await c.query(steps[v]);
+        const step = steps[v];
+        if (typeof step === 'string') await c.query(step);
+        else await step(c);
         await c.query(`INSERT INTO ${s}.schema_migrations (version) VALUES ($1)`, [v + 1]);
       }
     });
@@ -237,11 +356,7 @@ export class PostgresStore implements EventStore {
         if (opts.after !== undefined && (await c.query<{ id: string }>(this.#sql.idAt, [key, actual])).rows[0]?.id !== opts.after) {
           throw new ConcurrencyError(key, expected, actual);
         }
-        const r = await c.query<{ position: string }>(this.#sql.insert, [
-          key, actual,
-          rows.map((e) => e.id), rows.map((e) => e.type), rows.map((e) => e.schemaVersion), rows.map((e) => e.serialFrom),
-          rows.map((e) => e.serialTo), rows.map((e) => e.time), rows.map((e) => e.data),
-        ]);
+        const r = await c.query<{ position: string }>(this.#sql.insert, [key, actual, ...insertParams(rows)]);
         return { version: actual + rows.length, position: Number(r.rows[0].position) };
       });
     } catch (e) {
@@ -264,11 +379,7 @@ export class PostgresStore implements EventStore {
       const events = await decide(actual);
       if (events.length === 0) return null;
       const rows = eventInserts(key, events);
-      const r = await c.query<{ position: string }>(this.#sql.insert, [
-        key, actual,
-        rows.map((e) => e.id), rows.map((e) => e.type), rows.map((e) => e.schemaVersion), rows.map((e) => e.serialFrom),
-        rows.map((e) => e.serialTo), rows.map((e) => e.time), rows.map((e) => e.data),
-      ]);
+      const r = await c.query<{ position: string }>(this.#sql.insert, [key, actual, ...insertParams(rows)]);
       return { version: actual + rows.length, position: Number(r.rows[0].position) };
     });
   }
@@ -307,6 +418,56 @@ export class PostgresStore implements EventStore {
   async versionAt(zone: Name, time: string): Promise<number | null> {
     const r = await this.#pool.query<{ version: number }>(this.#sql.at, [nameKey(zone), canonicalTime(time, `zone ${zone}: versionAt`)]);
     return r.rows[0]?.version ?? null;
+  }
+
+  async queryEvents(query: EventQuery): Promise<StoredEvent[]> {
+    const q = checkQuery(query);
+    const at = async (position: number | undefined) => {
+      if (position === undefined) return null;
+      return (await this.#pool.query<{ zone: string; version: number }>(this.#sql.atPosition, [position])).rows[0] ?? null;
+    };
+    const bounds = q.zone === undefined ? {} : versionBounds(q, await at(q.before), await at(q.after));
+    const s = escapeIdentifier(this.schema);
+    const params: (string | number)[] = [];
+    const sql = eventQuerySql(q, bounds, { table: (t) => `${s}.${t}`, join: 'JOIN' }, COLUMNS, (v) => {
+      params.push(v);
+      return `$${params.length}`;
+    });
+    return (await this.#pool.query<PgEventRow>(sql, params)).rows.map((r) => storedEvent(eventRow(r)));
+  }
+
+  async storage(): Promise<ZoneStorage[]> {
+    const r = await this.#pool.query<{
+      zone: string; version: number; serial: string; events: string; event_bytes: string; first: Date | null; last: Date | null;
+      snapshots: string; snapshot_bytes: string; index_rows: string;
+    }>(this.#sql.storage);
+    return r.rows.map((z) => ({
+      zone: z.zone, events: Number(z.events), eventBytes: Number(z.event_bytes), snapshots: Number(z.snapshots),
+      snapshotBytes: Number(z.snapshot_bytes), indexRows: Number(z.index_rows),
+      firstTime: z.first?.toISOString() ?? null, lastTime: z.last?.toISOString() ?? null, version: z.version, serial: Number(z.serial),
+    }));
+  }
+
+  async changeRate(query: { zone: Name; since?: string; until?: string; bucketMs: number }): Promise<{ start: string; count: number }[]> {
+    const q = checkRate(query);
+    const s = escapeIdentifier(this.schema);
+    const params: (string | number)[] = [q.zone, q.bucketMs];
+    let range = '';
+    if (q.since !== undefined) range += ` AND time >= $${params.push(q.since)}`;
+    if (q.until !== undefined) range += ` AND time < $${params.push(q.until)}`;
+    // extract(epoch) is numeric, exact to the microsecond: floor() puts an event at a bucket's
+    // first millisecond into that bucket, not the one before.
+    const r = await this.#pool.query<{ start: string; n: string }>(
+      `SELECT (floor(extract(epoch FROM time) * 1000 / $2) * $2)::bigint AS start, count(*) AS n
+       FROM ${s}.events WHERE zone = $1${range} GROUP BY 1 ORDER BY 1`,
+      params,
+    );
+    return r.rows.map((b) => ({ start: new Date(Number(b.start)).toISOString(), count: Number(b.n) }));
+  }
+
+  async snapshots(zone: Name): Promise<{ version: number; serial: number; time: string }[]> {
+    const r = await this.#pool.query<{ version: number; serial: string; time: Date }>(this.#sql.snapshots, [nameKey(zone)]);
+    return r.rows.map((x) => ({ version: x.version, serial: Number(x.serial), time: x.time.toISOString() }));
   }
 
   async saveSnapshot(s: Snapshot): Promise<void> {
