@@ -35,6 +35,11 @@ export function changed(zone: string, serialFrom: number, serialTo: number, o: E
   };
 }
 
+/** The event with another cause (the helpers above pick import, update or revert). */
+export function withCause(e: NewEvent, cause: string): NewEvent {
+  return { ...e, data: { ...e.data, cause } } as NewEvent;
+}
+
 /** `count` events continuing a stream whose last serial is `serial` (0: a new zone). */
 export function chain(zone: string, serial: number, count: number): NewEvent[] {
   const out: NewEvent[] = [];

@@ -8,8 +8,9 @@ import { describe, it } from 'node:test';
 import type { NewEvent, StoredEvent } from '../../shared/events/types.ts';
 import { uuidv7 } from '../../shared/events/id.ts';
 import { openStore } from '../../shared/store/open.ts';
-import { ConcurrencyError, type EventStore, type ExpectedVersion } from '../../shared/store/port.ts';
-import { chain, changed, crashBoundaries, created, eventForVersion } from './events.ts';
+import { ConcurrencyError, type EventQuery, type EventStore, type ExpectedVersion } from '../../shared/store/port.ts';
+import { snapshotBody } from '../../shared/store/rows.ts';
+import { chain, changed, crashBoundaries, created, eventForVersion, withCause } from './events.ts';
 
 export interface StoreUnderTest {
   store: EventStore;
@@ -431,6 +432,297 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         const back = await store.loadSnapshot(Z);
         assert.equal(back?.records.length, 150_000);
         assert.deepEqual(back, snap(42, records));
+      }));
+    });
+
+    describe('history queries', () => {
+      const O = 'other.example.';
+      const T = Date.UTC(2024, 5, 1, 12, 0, 0);
+      const t = (s: number) => new Date(T + s * 1000).toISOString();
+
+      /**
+       * Seven changes to example.com. and two to other.example., appended one at a time so the
+       * zones' positions interleave. Versions of example.com. by what they touch:
+       *   1 import  (user importer)        SOA and NS at the apex, ns1 A, host A
+       *   2 update  (key Alpha-Key., .10)   xhost A
+       *   3 update  (key beta-key., .11)    www.host AAAA
+       *   4 revert  (user ops)              host A removed, host A and host TXT added
+       *   5 update  (key alpha-key., .11)   host-1 A, weird\.host A
+       *   6 transfer-in (peer)              a.b.host A
+       *   7 update  (key alpha-key., .10)   host TYPE65534
+       */
+      async function history(store: EventStore): Promise<NewEvent[]> {
+        const steps: [string, NewEvent][] = [
+          [Z, created(Z, 1, { time: t(0), records: [`${Z} 3600 IN NS ns1.${Z}`, `ns1.${Z} 3600 IN A 192.0.2.53`, `host.${Z} 300 IN A 192.0.2.1`], actor: { user: 'importer' } })],
+          [O, created(O, 1, { time: t(5) })],
+          [Z, changed(Z, 1, 2, { time: t(10), records: [`xhost.${Z} 300 IN A 192.0.2.2`], actor: { key: 'Alpha-Key.', address: '192.0.2.10', port: 1000 } })],
+          [Z, changed(Z, 2, 3, { time: t(20), records: [`www.host.${Z} 300 IN AAAA 2001:db8::1`], actor: { key: 'beta-key.', address: '192.0.2.11', port: 1001 } })],
+          [O, changed(O, 1, 2, { time: t(25), records: [`host.${O} 300 IN A 192.0.2.99`], actor: { key: 'alpha-key.', address: '192.0.2.10', port: 1 } })],
+          [Z, changed(Z, 3, 4, {
+            time: t(30), removed: [`host.${Z} 300 IN A 192.0.2.1`], records: [`host.${Z} 300 IN A 192.0.2.9`, `host.${Z} 300 IN TXT "moved"`],
+            actor: { user: 'ops' }, revertTo: 2,
+          })],
+          [Z, changed(Z, 4, 5, { time: t(40), records: [`Host-1.${Z} 300 IN A 192.0.2.6`, `weird\\.host.${Z} 300 IN A 192.0.2.7`], actor: { key: 'alpha-key.', address: '192.0.2.11', port: 1002 } })],
+          [Z, withCause(changed(Z, 5, 6, { time: t(50), records: [`a.b.HOST.${Z} 300 IN A 192.0.2.5`], actor: { peer: '192.0.2.1:53' } }), 'transfer-in')],
+          [Z, changed(Z, 6, 7, { time: t(60), records: [`host.${Z} 300 IN TYPE65534 \\# 1 00`], actor: { key: 'alpha-key.', address: '192.0.2.10', port: 1003 } })],
+        ];
+        for (const [zone, e] of steps) await store.append(zone, [e], 'any');
+        return steps.map(([, e]) => e);
+      }
+
+      /** The versions of example.com. a query finds, in the order found. */
+      const versions = async (store: EventStore, q: Omit<EventQuery, 'limit'> & { limit?: number }) => {
+        const found = await store.queryEvents({ zone: Z, limit: 100, ...q });
+        assert.ok(found.every((e) => e.zone === Z), 'only events of the zone asked for');
+        return found.map((e) => e.version);
+      };
+      /** zone:version of what a query across zones finds. */
+      const across = async (store: EventStore, q: Omit<EventQuery, 'limit'>) => (await store.queryEvents({ limit: 100, ...q })).map((e) => `${e.zone}${e.version}`);
+
+      it('a name finds the changes to records at exactly that owner, newest first, whatever the case', withStore(async ({ store }) => {
+        await history(store);
+        assert.deepEqual(await versions(store, { name: `host.${Z}` }), [7, 4, 1]);
+        assert.deepEqual(await versions(store, { name: 'HOST.Example.COM.' }), [7, 4, 1]);
+        assert.deepEqual(await versions(store, { name: `xhost.${Z}` }), [2]);
+        assert.deepEqual(await versions(store, { name: `host-1.${Z}` }), [5]);
+        assert.deepEqual(await versions(store, { name: `b.host.${Z}` }), [], 'an empty non-terminal has no records of its own');
+        assert.deepEqual(await versions(store, { name: Z }), [1], 'the apex: the creation\'s SOA and NS, never a change\'s SOA lines');
+        assert.deepEqual(await versions(store, { name: `nowhere.${Z}` }), []);
+        assert.deepEqual(await versions(store, { name: `host.${O}` }), [], 'a name of another zone');
+        assert.deepEqual(await across(store, { zone: O, name: `host.${O}` }), [`${O}2`]);
+        assert.deepEqual(await across(store, { zone: 'nowhere.example.', name: 'host.nowhere.example.' }), []);
+      }));
+
+      it('a subtree is the name and every name below it, never a sibling that only ends the same way', withStore(async ({ store }) => {
+        await history(store);
+        // Not xhost (2), host-1 (5) or weird\.host (5): one label each, beside host.
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, subtree: true }), [7, 6, 4, 3, 1]);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, subtree: true, order: 'asc' }), [1, 3, 4, 6, 7]);
+        assert.deepEqual(await versions(store, { name: `b.host.${Z}`, subtree: true }), [6]);
+        assert.deepEqual(await versions(store, { name: `xhost.${Z}`, subtree: true }), [2]);
+        assert.deepEqual(await versions(store, { name: `weird.${Z}`, subtree: true }), [], 'weird\\.host is one label, not host under weird');
+        assert.deepEqual(await versions(store, { name: `weird\\.host.${Z}` }), [5]);
+        assert.deepEqual(await versions(store, { name: `weird\\.host.${Z}`, subtree: true }), [5]);
+        assert.deepEqual(await versions(store, { name: Z, subtree: true }), [7, 6, 5, 4, 3, 2, 1]);
+        assert.deepEqual(await versions(store, { name: '.', subtree: true }), [7, 6, 5, 4, 3, 2, 1]);
+        assert.deepEqual(await versions(store, { name: 'com.', subtree: true }), [7, 6, 5, 4, 3, 2, 1]);
+        assert.deepEqual(await versions(store, { name: 'org.', subtree: true }), []);
+      }));
+
+      it('a type finds the changes that removed or added a record of that type', withStore(async ({ store }) => {
+        await history(store);
+        assert.deepEqual(await versions(store, { type: 1 }), [6, 5, 4, 2, 1]);
+        assert.deepEqual(await versions(store, { type: 28 }), [3]);
+        assert.deepEqual(await versions(store, { type: 6 }), [1], 'only a creation indexes the SOA');
+        assert.deepEqual(await versions(store, { type: 65534 }), [7], 'an unknown type, written TYPE65534');
+        assert.deepEqual(await versions(store, { type: 99 }), []);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, type: 1 }), [4, 1]);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, type: 16 }), [4]);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, type: 28 }), [], 'the AAAA is at www.host');
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, subtree: true, type: 28 }), [3]);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, subtree: true, type: 1 }), [6, 4, 1]);
+        assert.deepEqual(await across(store, { type: 1 }), [`${Z}6`, `${Z}5`, `${Z}4`, `${O}2`, `${Z}2`, `${O}1`, `${Z}1`], 'without a zone, every zone\'s');
+      }));
+
+      it('since is inclusive and until exclusive, in any ISO 8601 form', withStore(async ({ store }) => {
+        await history(store);
+        assert.deepEqual(await versions(store, { since: t(20), until: t(50) }), [5, 4, 3]);
+        assert.deepEqual(await versions(store, { since: t(50) }), [7, 6]);
+        assert.deepEqual(await versions(store, { until: t(10) }), [1]);
+        assert.deepEqual(await versions(store, { since: t(30), until: t(30) }), []);
+        assert.deepEqual(await versions(store, { since: '2024-06-01T14:00:40+02:00' }), [7, 6, 5]);
+        assert.deepEqual(await versions(store, { since: t(19.999), until: t(20.001) }), [3]);
+        assert.deepEqual(await across(store, { since: t(5), until: t(26) }), [`${O}2`, `${Z}3`, `${Z}2`, `${O}1`]);
+      }));
+
+      it('key, address, peer, user and cause are matched exactly; key names ignore case', withStore(async ({ store }) => {
+        await history(store);
+        assert.deepEqual(await versions(store, { key: 'alpha-key.' }), [7, 5, 2]);
+        assert.deepEqual(await versions(store, { key: 'ALPHA-KEY.' }), [7, 5, 2]);
+        assert.deepEqual(await versions(store, { key: 'alpha-key' }), [], 'no trailing dot is another name');
+        assert.deepEqual(await versions(store, { address: '192.0.2.11' }), [5, 3]);
+        assert.deepEqual(await versions(store, { address: '192.0.2.1' }), [], 'not a prefix match');
+        assert.deepEqual(await versions(store, { peer: '192.0.2.1:53' }), [6]);
+        assert.deepEqual(await versions(store, { user: 'ops' }), [4]);
+        assert.deepEqual(await versions(store, { user: 'importer' }), [1]);
+        assert.deepEqual(await versions(store, { cause: 'update' }), [7, 5, 3, 2]);
+        assert.deepEqual(await versions(store, { cause: 'revert' }), [4]);
+        assert.deepEqual(await versions(store, { cause: 'transfer-in' }), [6]);
+        assert.deepEqual(await across(store, { cause: 'import' }), [`${O}1`, `${Z}1`]);
+        assert.deepEqual(await across(store, { key: 'alpha-key.' }), [`${Z}7`, `${Z}5`, `${O}2`, `${Z}2`]);
+      }));
+
+      it('every filter given must hold', withStore(async ({ store }) => {
+        await history(store);
+        assert.deepEqual(await versions(store, { key: 'alpha-key.', address: '192.0.2.10' }), [7, 2]);
+        assert.deepEqual(await versions(store, { key: 'alpha-key.', address: '192.0.2.10', type: 1 }), [2]);
+        assert.deepEqual(await versions(store, { key: 'alpha-key.', address: '192.0.2.10', since: t(15) }), [7]);
+        assert.deepEqual(await versions(store, { name: `xhost.${Z}`, key: 'alpha-key.' }), [2]);
+        assert.deepEqual(await versions(store, { name: `xhost.${Z}`, key: 'beta-key.' }), []);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, subtree: true, cause: 'update' }), [7, 3]);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, until: t(30) }), [1]);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, subtree: true, type: 1, since: t(20), until: t(60) }), [6, 4]);
+        assert.deepEqual(await versions(store, { name: `host.${Z}`, subtree: true, user: 'ops', cause: 'revert', type: 16, since: t(30), until: t(31) }), [4]);
+        assert.deepEqual(await across(store, { address: '192.0.2.10', cause: 'update', until: t(30) }), [`${O}2`, `${Z}2`]);
+      }));
+
+      it('events come back whole, as readZone gives them, and limit caps them', withStore(async ({ store }) => {
+        await history(store);
+        const all = await collect(store.readZone(Z));
+        assert.deepEqual(await store.queryEvents({ zone: Z, name: `host.${Z}`, subtree: true, limit: 2 }), [all[6], all[5]]);
+        assert.deepEqual(await store.queryEvents({ zone: Z, name: `host.${Z}`, subtree: true, limit: 2, order: 'asc' }), [all[0], all[2]]);
+        assert.deepEqual(await store.queryEvents({ zone: Z, limit: 10_000, order: 'asc' }), all);
+        assert.deepEqual(await versions(store, { limit: 1 }), [7]);
+      }));
+
+      it('a query no store can answer as asked is refused with a RangeError', withStore(async ({ store }) => {
+        await history(store);
+        const refused = async (q: EventQuery, message: RegExp) => assert.rejects(store.queryEvents(q), (e: unknown) => e instanceof RangeError && message.test(e.message));
+        await refused({ name: `host.${Z}`, limit: 10 }, /needs a zone/);
+        await refused({ zone: Z, subtree: true, limit: 10 }, /subtree needs a name/);
+        await refused({ zone: Z, name: 'host', limit: 10 }, /name "host"/);
+        await refused({ zone: Z, limit: 0 }, /limit 0/);
+        await refused({ zone: Z, limit: 10_001 }, /limit 10001/);
+        await refused({ zone: Z, limit: 2.5 }, /limit 2.5/);
+        await refused({ zone: Z, since: 'yesterday', limit: 10 }, /yesterday/);
+        await refused({ zone: Z, until: '2024-13-45', limit: 10 }, /2024-13-45/);
+        await refused({ zone: Z, type: 70000, limit: 10 }, /type 70000/);
+        await refused({ zone: Z, before: -1, limit: 10 }, /before -1/);
+        assert.equal((await store.queryEvents({ zone: Z, limit: 10_000 })).length, 7);
+      }));
+
+      it('a record line that cannot be read is refused at append, and nothing is written', withStore(async ({ store }) => {
+        await assert.rejects(store.append(Z, [created(Z, 1, { records: ['not-a-record'] })], 'no-zone'), (e: unknown) => e instanceof RangeError && /not-a-record/.test(e.message));
+        await assert.rejects(store.append(Z, [created(Z, 1, { records: [`host 300 IN A 192.0.2.1`] })], 'no-zone'), /not absolute/);
+        await assert.rejects(store.append(Z, [created(Z, 1, { records: [`host.${Z} 300 IN BOGUS 1`] })], 'no-zone'), /"BOGUS" is not an RR type/);
+        assert.equal(await store.head(Z), null);
+        assert.deepEqual(await store.storage(), []);
+      }));
+
+      describe('pagination', () => {
+        const A = 'a.example.';
+        const B = 'b.example.';
+
+        /** 25 events in each of two zones, appended alternately; A's changes add h0..h3.sub.a.example. */
+        async function twoZones(store: EventStore): Promise<StoredEvent[]> {
+          for (let i = 1; i <= 25; i++) {
+            const a = i === 1 ? created(A, 1) : changed(A, i - 1, i, { records: [`h${i % 4}.sub.${A} 300 IN A 192.0.2.${i}`], actor: { key: i % 3 ? 'k1.' : 'k2.' } });
+            await store.append(A, [a], 'any');
+            await store.append(B, [i === 1 ? created(B, 1) : changed(B, i - 1, i)], 'any');
+          }
+          return store.readAll(0, 1000);
+        }
+
+        const key = (e: StoredEvent) => `${e.zone}${e.version}`;
+        const touches = (e: StoredEvent, needle: string) => e.type === 'ZoneChanged' && e.data.added.some((l) => l.startsWith(needle));
+        const cases: { what: string; q: Omit<EventQuery, 'limit' | 'order'>; match: (e: StoredEvent) => boolean }[] = [
+          { what: 'a subtree', q: { zone: A, name: `sub.${A}`, subtree: true }, match: (e) => e.zone === A && e.version > 1 },
+          { what: 'a name and a key', q: { zone: A, name: `h1.sub.${A}`, key: 'k1.' }, match: (e) => e.zone === A && touches(e, 'h1.') && e.version % 3 !== 0 },
+          { what: 'a type', q: { zone: A, type: 1 }, match: (e) => e.zone === A },
+          { what: 'a zone', q: { zone: A }, match: (e) => e.zone === A },
+          { what: 'a key across zones', q: { key: 'k2.' }, match: (e) => e.zone === A && e.version > 1 && e.version % 3 === 0 },
+          { what: 'everything', q: {}, match: () => true },
+        ];
+        for (const { what, q, match } of cases) {
+          for (const order of ['desc', 'asc'] as const) {
+            it(`pages through ${what} ${order === 'desc' ? 'newest' : 'oldest'} first without gaps or repeats`, withStore(async ({ store }) => {
+              const all = await twoZones(store);
+              const expected = all.filter(match).map(key);
+              if (order === 'desc') expected.reverse();
+              assert.ok(expected.length >= 4, `${what}: at least a few events (${expected.length})`);
+              assert.deepEqual((await store.queryEvents({ ...q, order, limit: 10_000 })).map(key), expected);
+              const paged: string[] = [];
+              let cursor: number | undefined;
+              for (let pages = 0; pages < 100; pages++) {
+                const page = await store.queryEvents({ ...q, order, limit: 3, ...(order === 'desc' ? { before: cursor } : { after: cursor }) });
+                assert.ok(page.length <= 3);
+                paged.push(...page.map(key));
+                if (page.length < 3) break;
+                cursor = page[page.length - 1].position;
+              }
+              assert.deepEqual(paged, expected);
+            }));
+          }
+        }
+
+        it('a cursor at an event of another zone, or at a position no event has, still splits the list by position', withStore(async ({ store }) => {
+          const all = await twoZones(store);
+          const ofA = all.filter((e) => e.zone === A);
+          for (const at of [all.find((e) => e.zone === B && e.version === 12)!.position, all.at(-1)!.position + 100, 0]) {
+            const below = ofA.filter((e) => e.position < at).map(key).reverse();
+            const above = ofA.filter((e) => e.position > at).map(key);
+            assert.deepEqual((await store.queryEvents({ zone: A, before: at, limit: 100 })).map(key), below, `before ${at}`);
+            assert.deepEqual((await store.queryEvents({ zone: A, after: at, order: 'asc', limit: 100 })).map(key), above, `after ${at}`);
+            assert.deepEqual((await store.queryEvents({ zone: A, name: `sub.${A}`, subtree: true, before: at, limit: 100 })).map(key), below.filter((k) => k !== `${A}1`));
+          }
+        }));
+      });
+    });
+
+    describe('storage, change rate and the snapshot list', () => {
+      const T = Date.UTC(2024, 5, 1, 12, 0, 0);
+      const at = (ms: number) => new Date(T + ms).toISOString();
+      const snap = (zone: string, version: number) => ({
+        zone, version, serial: 1000 + version, time: at(version * 60_000),
+        soa: `${zone} 3600 IN SOA ns1.${zone} hostmaster.${zone} ${1000 + version} 7200 3600 1209600 300`, records: [`www.${zone} 300 IN A 192.0.2.${version}`],
+      });
+
+      it('storage counts each zone\'s events, octets, snapshots and name index rows, by zone', withStore(async ({ store }) => {
+        assert.deepEqual(await store.storage(), []);
+        const b = [
+          created('b.example.', 7, { time: at(0), records: [`b.example. 3600 IN NS ns1.b.example.`, `ns1.b.example. 3600 IN A 192.0.2.1`, `ns1.b.example. 3600 IN AAAA 2001:db8::1`] }),
+          // The same owner and type twice in one event is one index row; ü and 🦊 are more octets than characters.
+          changed('b.example.', 7, 8, { time: at(1000), removed: [`ns1.b.example. 3600 IN A 192.0.2.1`], records: [`ns1.b.example. 3600 IN A 192.0.2.2`, `txt.b.example. 300 IN TXT "ü 🦊"`], actor: { user: 'ådmin' } }),
+          changed('b.example.', 8, 9, { time: at(2500) }),
+        ];
+        const a = [created('a.example.', 1, { time: at(500) })];
+        await store.append('b.example.', b, 'no-zone');
+        await store.append('a.example.', a, 'no-zone');
+        await store.saveSnapshot(snap('b.example.', 2));
+        await store.saveSnapshot(snap('b.example.', 3));
+        const octets = (es: NewEvent[]) => es.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e.data)), 0);
+        const snapOctets = (await snapshotBody(snap('b.example.', 2))).length + (await snapshotBody(snap('b.example.', 3))).length;
+        assert.deepEqual(await store.storage(), [
+          { zone: 'a.example.', events: 1, eventBytes: octets(a), snapshots: 0, snapshotBytes: 0, indexRows: 3, firstTime: at(500), lastTime: at(500), version: 1, serial: 1 },
+          // 4 (SOA, NS, ns1 A, ns1 AAAA) + 2 (ns1 A, txt TXT) + 1 (host9 A)
+          { zone: 'b.example.', events: 3, eventBytes: octets(b), snapshots: 2, snapshotBytes: snapOctets, indexRows: 7, firstTime: at(0), lastTime: at(2500), version: 3, serial: 9 },
+        ]);
+      }));
+
+      it('changeRate counts a zone\'s events per bucket aligned to the epoch, oldest first, empty buckets left out', withStore(async ({ store }) => {
+        const R = 'rate.example.';
+        const times = [-1, 0, 59_999, 60_000, 3_600_001, 3_600_002];
+        await store.append(R, times.map((ms, i) => (i === 0 ? created(R, 1, { time: at(ms) }) : changed(R, i, i + 1, { time: at(ms) }))), 'no-zone');
+        await store.append(Z, [created(Z, 1, { time: at(1) })], 'no-zone');
+        assert.deepEqual(await store.changeRate({ zone: R, bucketMs: 60_000 }), [
+          { start: at(-60_000), count: 1 }, { start: at(0), count: 2 }, { start: at(60_000), count: 1 }, { start: at(3_600_000), count: 2 },
+        ]);
+        assert.deepEqual(await store.changeRate({ zone: R, bucketMs: 3_600_000 }), [
+          { start: at(-3_600_000), count: 1 }, { start: at(0), count: 3 }, { start: at(3_600_000), count: 2 },
+        ]);
+        assert.deepEqual(await store.changeRate({ zone: R, bucketMs: 1 }), times.map((ms) => ({ start: at(ms), count: 1 })));
+        // 7 s buckets are aligned to the epoch, not to the first event.
+        const seven = new Map<number, number>();
+        for (const ms of times) {
+          const start = Math.floor((T + ms) / 7000) * 7000;
+          seven.set(start, (seven.get(start) ?? 0) + 1);
+        }
+        assert.deepEqual(await store.changeRate({ zone: R, bucketMs: 7000 }), [...seven].map(([s, count]) => ({ start: new Date(s).toISOString(), count })));
+        assert.deepEqual(await store.changeRate({ zone: 'RATE.example.', since: at(0), until: at(3_600_002), bucketMs: 60_000 }), [
+          { start: at(0), count: 2 }, { start: at(60_000), count: 1 }, { start: at(3_600_000), count: 1 },
+        ]);
+        assert.deepEqual(await store.changeRate({ zone: 'nowhere.example.', bucketMs: 1000 }), []);
+        for (const bucketMs of [0, -1000, 2.5]) await assert.rejects(store.changeRate({ zone: R, bucketMs }), RangeError);
+        await assert.rejects(store.changeRate({ zone: R, since: 'soon', bucketMs: 1000 }), RangeError);
+      }));
+
+      it('snapshots lists a zone\'s snapshots oldest first, without their records', withStore(async ({ store }) => {
+        for (const v of [5, 9, 7]) await store.saveSnapshot(snap(Z, v));
+        await store.saveSnapshot(snap('other.example.', 3));
+        const list = [5, 7, 9].map((v) => ({ version: v, serial: 1000 + v, time: at(v * 60_000) }));
+        assert.deepEqual(await store.snapshots(Z), list);
+        assert.deepEqual(await store.snapshots('EXAMPLE.com.'), list);
+        assert.deepEqual(await store.snapshots('nowhere.example.'), []);
       }));
     });
 
