@@ -773,7 +773,7 @@ function report(meta: Meta, storeSize: number, r: Record<string, unknown>): stri
     const ms = asOf.samples.map((s) => s.ms);
     const past = asOf.samples.map((s) => s.pastSnapshot);
     const holds = pct(ms, 99) < 1000 ? 'holds' : '**missed**';
-    L.push(`| as-of a random serial, JSON over HTTP (n=${ms.length}) | p50 ${fmt(pct(ms, 50))} ms, p99 ${fmt(pct(ms, 99))} ms, max ${fmt(Math.max(...ms))} ms | < 1 s: ${holds} | ${fmt(pct(past, 50))} versions past the snapshot at the median (min ${fmt(Math.min(...past))}, max ${fmt(Math.max(...past))}); ${fmt(asOf.samples[0].records)} records, ${fmt(asOf.samples[0].bytes / 2 ** 20, 1)} MiB; first byte p50 ${fmt(pct(asOf.samples.map((s) => s.firstByteMs), 50))} ms; server RSS after ${fmt(asOf.rssKiBAfter / 1024)} MiB |`);
+    L.push(`| as-of a random serial, JSON over HTTP (n=${ms.length}${ms.length < 100 ? ', so p99 is the max' : ''}) | p50 ${fmt(pct(ms, 50))} ms, p99 ${fmt(pct(ms, 99))} ms, max ${fmt(Math.max(...ms))} ms | < 1 s: ${holds} | ${fmt(pct(past, 50))} versions past the snapshot at the median (min ${fmt(Math.min(...past))}, max ${fmt(Math.max(...past))}); ${fmt(asOf.samples[0].records)} records, ${fmt(asOf.samples[0].bytes / 2 ** 20, 1)} MiB; first byte p50 ${fmt(pct(asOf.samples.map((s) => s.firstByteMs), 50))} ms; server RSS after ${fmt(asOf.rssKiBAfter / 1024)} MiB |`);
   } else if (asOf?.error) L.push(`| as-of | failed: ${asOf.error} | < 1 s | |`);
   const text = r.asOfText as number[] | undefined;
   if (text?.length) L.push(`| as-of, master-file text over HTTP (n=${text.length}) | p50 ${fmt(pct(text, 50))} ms, max ${fmt(Math.max(...text))} ms | | format=text |`);
@@ -795,7 +795,8 @@ function report(meta: Meta, storeSize: number, r: Record<string, unknown>): stri
   else if (page) {
     const w = page.loads.map((l) => l.wallMs);
     const inPage = page.loads.map((l) => l.inPageMs).filter((x): x is number => x !== null);
-    L.push(`| history page first load (${page.how}, fresh context each, n=${w.length}) | first ${fmt(w[0])} ms, median ${fmt(pct(w, 50))} ms | | navigation to the first [data-testid="change-row"]${inPage.length ? `; by the page's clock ${fmt(pct(inPage, 50))} ms` : ''}; ${page.loads[0]?.rows ?? 0} rows; browser launch ${fmt(page.launchMs)} ms |`);
+    const slow = [...(page.loads[0]?.requests ?? [])].sort((a, b) => b.ms - a.ms).slice(0, 3).map((q) => `${q.url} ${fmt(q.ms)} ms`).join(', ');
+    L.push(`| history page first load (${page.how}, fresh context each, n=${w.length}) | first ${fmt(w[0])} ms, median ${fmt(pct(w, 50))} ms | | navigation to the first [data-testid="change-row"]${inPage.length ? `; by the page's clock ${fmt(pct(inPage, 50))} ms` : ''}; ${page.loads[0]?.rows ?? 0} rows; slowest requests of the first load: ${slow || '–'}; browser launch ${fmt(page.launchMs)} ms |`);
   }
   const bind = r.namedCheckzoneDumpMs as number[] | { error: string } | undefined;
   if (Array.isArray(bind)) {
