@@ -1,8 +1,12 @@
-// Runs the EventStore contract against PostgresStore: a fresh database per run, a schema per test.
+// Runs the EventStore contract against PostgresStore: a fresh database per run, a schema per test; then the upgrade.
 
-import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
 import { openStore } from '../../shared/store/open.ts';
+import { migrations } from '../../shared/store/postgres.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { checkUpgraded, LEGACY_EVENTS, LEGACY_ZONE, legacyRow } from './old-schema.ts';
 import { storeContract } from './store.contract.ts';
 
 const db = await createTestDatabase();
@@ -13,4 +17,53 @@ storeContract('postgres', async () => {
   const url = `${db.url}?schema=contract_${++n}`;
   const store = await openStore(url);
   return { store, url, cleanup: () => store.close() };
+});
+
+describe('postgres schema upgrade', () => {
+  it('a schema made by the first step gets filter columns and a name index for the events it holds', async () => {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      // As zonelog before the upgrade left it: step 1 only, recorded, and events with step 1's columns.
+      await c.query('CREATE SCHEMA legacy');
+      await c.query(migrations('legacy')[0] as string);
+      await c.query('CREATE TABLE legacy.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      await c.query('INSERT INTO legacy.schema_migrations (version) VALUES (1)');
+      for (const [i, e] of LEGACY_EVENTS.entries()) {
+        const r = legacyRow(e, i + 1);
+        await c.query(
+          `INSERT INTO legacy.events (id, zone, version, type, schema_version, serial_from, serial_to, time, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [r.id, r.zone, r.version, r.type, r.schemaVersion, r.serialFrom, r.serialTo, r.time, r.data],
+        );
+      }
+      await c.query('INSERT INTO legacy.streams (zone, version, serial) VALUES ($1, 4, 4)', [LEGACY_ZONE]);
+
+      const store = await openStore(`${db.url}?schema=legacy`);
+      try {
+        await checkUpgraded(store);
+      } finally {
+        await store.close();
+      }
+
+      assert.deepEqual((await c.query('SELECT max(version) AS v FROM legacy.schema_migrations')).rows, [{ v: 2 }]);
+      const cols = await c.query('SELECT version, cause, actor_key, actor_address, actor_peer, actor_user FROM legacy.events ORDER BY version');
+      assert.deepEqual(cols.rows, [
+        { version: 1, cause: 'import', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'importer' },
+        { version: 2, cause: 'update', actor_key: 'old-key.', actor_address: '192.0.2.10', actor_peer: null, actor_user: null },
+        { version: 3, cause: 'transfer-in', actor_key: null, actor_address: null, actor_peer: '192.0.2.1:53', actor_user: null },
+        { version: 4, cause: 'update', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'ops' },
+        { version: 5, cause: 'update', actor_key: 'new-key.', actor_address: null, actor_peer: null, actor_user: null },
+      ]);
+      const rows = await c.query(`SELECT version || ' ' || rname || ' ' || type AS r FROM legacy.event_names ORDER BY version, rname, type`);
+      assert.deepEqual(rows.rows.map((r: { r: string }) => r.r), [
+        '1 example.legacy 2', '1 example.legacy 6', '1 example.legacy.mail 15', '1 example.legacy.ns1 1',
+        '2 example.legacy.ns1 1', '2 example.legacy.www 1',
+        '3 example.legacy.www.a 16',
+        '4 example.legacy.ok 1',
+        '5 example.legacy.www.new 1',
+      ]);
+    } finally {
+      await c.end();
+    }
+  });
 });

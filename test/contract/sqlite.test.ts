@@ -1,10 +1,16 @@
-// Runs the EventStore contract against SqliteStore, one fresh file per test.
+// Runs the EventStore contract against SqliteStore, one fresh file per test; then what only SQLite has.
 
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, it } from 'node:test';
 import { openStore } from '../../shared/store/open.ts';
+import type { EventQuery } from '../../shared/store/port.ts';
+import { MIGRATIONS, SqliteStore } from '../../shared/store/sqlite.ts';
+import { changed, created } from './events.ts';
+import { checkUpgraded, LEGACY_EVENTS, LEGACY_INDEX_ROWS, LEGACY_ZONE, legacyRow } from './old-schema.ts';
 import { storeContract } from './store.contract.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'zonelog-sqlite-'));
@@ -30,3 +36,99 @@ const fresh = (opts: { appendThread?: boolean }) => async () => {
 storeContract('sqlite', fresh({}));
 // The same contract with appends on their own thread, as `zonelog serve` opens the store.
 storeContract('sqlite (append thread)', fresh({ appendThread: true }));
+
+describe('sqlite schema upgrade', () => {
+  it('a file made by the first schema gets filter columns and a name index for the events it holds', async () => {
+    const file = join(root, 'legacy.db');
+    // As zonelog before the upgrade left it: step 1 only, events inserted with step 1's columns.
+    const old = new DatabaseSync(file);
+    old.exec('PRAGMA journal_mode = WAL');
+    old.exec(MIGRATIONS[0] as string);
+    old.exec('PRAGMA user_version = 1');
+    const insert = old.prepare(`INSERT INTO events (id, zone, version, type, schema_version, serial_from, serial_to, time, data)
+                                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    LEGACY_EVENTS.forEach((e, i) => {
+      const r = legacyRow(e, i + 1);
+      insert.run(r.id, r.zone, r.version, r.type, r.schemaVersion, r.serialFrom, r.serialTo, r.time, r.data);
+    });
+    old.prepare('INSERT INTO streams (zone, version, serial) VALUES (?, ?, ?)').run(LEGACY_ZONE, 4, 4);
+    old.close();
+
+    // Opened as the server opens it: the new event goes through the append thread.
+    const store = await openStore(`sqlite:${file}`, { appendThread: true });
+    try {
+      await checkUpgraded(store);
+    } finally {
+      await store.close();
+    }
+
+    const db = new DatabaseSync(file);
+    try {
+      assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, MIGRATIONS.length);
+      const cols = db.prepare('SELECT version, cause, actor_key, actor_address, actor_peer, actor_user FROM events ORDER BY version').all().map((r) => ({ ...r }));
+      assert.deepEqual(cols, [
+        { version: 1, cause: 'import', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'importer' },
+        { version: 2, cause: 'update', actor_key: 'old-key.', actor_address: '192.0.2.10', actor_peer: null, actor_user: null },
+        { version: 3, cause: 'transfer-in', actor_key: null, actor_address: null, actor_peer: '192.0.2.1:53', actor_user: null },
+        { version: 4, cause: 'update', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'ops' },
+        { version: 5, cause: 'update', actor_key: 'new-key.', actor_address: null, actor_peer: null, actor_user: null },
+      ]);
+      const rows = db.prepare('SELECT rname, type, version FROM event_names ORDER BY version, rname, type').all().map((r) => `${r.version} ${r.rname} ${r.type}`);
+      assert.deepEqual(rows, [
+        '1 example.legacy 2', '1 example.legacy 6', '1 example.legacy.mail 15', '1 example.legacy.ns1 1',
+        '2 example.legacy.ns1 1', '2 example.legacy.www 1',
+        '3 example.legacy.www.a 16',
+        '4 example.legacy.ok 1',
+        '5 example.legacy.www.new 1',
+      ]);
+    } finally {
+      db.close();
+    }
+
+    // Opening again runs no step twice.
+    const again = await openStore(`sqlite:${file}`);
+    try {
+      assert.equal((await again.storage())[0].indexRows, LEGACY_INDEX_ROWS + 1);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+describe('sqlite query plans', () => {
+  it('a search by name or type starts from the name index and fetches each event by (zone, version), never scanning events', async () => {
+    const store = new SqliteStore(join(root, 'plans.db'));
+    try {
+      const Z = 'example.com.';
+      const events = [created(Z, 1)];
+      for (let i = 1; i < 400; i++) events.push(changed(Z, i, i + 1, { records: [`h${i % 50}.sub${i % 5}.${Z} 300 IN ${i % 2 ? 'A 192.0.2.1' : 'TXT "x"'}`] }));
+      await store.append(Z, events, 'no-zone');
+      const fromIndex = (q: Omit<EventQuery, 'limit'>, index: RegExp) => {
+        const plan = store.queryPlan({ zone: Z, limit: 50, ...q });
+        const detail = plan.join('\n');
+        const first = plan.findIndex((s) => /^SEARCH event_names USING/.test(s));
+        const fetch = plan.findIndex((s) => /^SEARCH e USING (INDEX \S+|PRIMARY KEY) \(zone=\? AND version=\?/.test(s));
+        assert.ok(first >= 0 && fetch > first, `driven from event_names, then events by (zone, version):\n${detail}`);
+        assert.ok(plan.some((s) => index.test(s)), `uses ${index}:\n${detail}`);
+        assert.ok(!plan.some((s) => /^SCAN (e|events|event_names)\b/.test(s)), `no scan:\n${detail}`);
+      };
+      const exact = /^SEARCH event_names USING PRIMARY KEY \(zone=\? AND rname=\?/;
+      const range = /^SEARCH event_names USING PRIMARY KEY \(zone=\? AND rname>\? AND rname<\?\)/;
+      const byType = /^SEARCH event_names USING COVERING INDEX event_names_zone_type \(zone=\? AND type=\?/;
+      fromIndex({ name: `h7.sub2.${Z}` }, exact);
+      fromIndex({ name: `h7.sub2.${Z}`, type: 1 }, /^SEARCH event_names USING PRIMARY KEY \(zone=\? AND rname=\? AND type=\?/);
+      fromIndex({ name: `sub2.${Z}`, subtree: true }, range);
+      fromIndex({ name: `sub2.${Z}`, subtree: true }, exact);
+      fromIndex({ type: 16 }, byType);
+      // Every other filter and a cursor change nothing about where the search starts.
+      const all = { since: '2024-01-01T00:00:00.000Z', until: '2100-01-01T00:00:00.000Z', key: 'update-key.', address: '127.0.0.1', peer: 'p', user: 'u', cause: 'update', before: 300 };
+      fromIndex({ name: `sub2.${Z}`, subtree: true, ...all }, range);
+      fromIndex({ name: `h7.sub2.${Z}`, order: 'asc', after: 20, ...all }, exact);
+      fromIndex({ type: 16, ...all }, byType);
+      // The events found are the ones the names say.
+      assert.deepEqual((await store.queryEvents({ zone: Z, name: `h7.sub2.${Z}`, limit: 50 })).map((e) => e.version), [358, 308, 258, 208, 158, 108, 58, 8]);
+    } finally {
+      await store.close();
+    }
+  });
+});
