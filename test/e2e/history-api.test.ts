@@ -118,7 +118,7 @@ describe('history API', () => {
     const b = await get('/api/v1/zones/hist.test/blame?name=laptop&type=A');
     conforms('/api/v1/zones/{zone}/blame', 'get', 200, b.body);
     const entries = (b.body as { changes: { version: number; actor: { key?: string }; addedRecords: string[] }[] }).changes;
-    assert.deepEqual(entries.map((e) => [e.version, e.actor.key]), [[2, 'alpha-key.'], [3, 'beta-key.'], [4, 'alpha-key.'], [5, 'beta-key.'], [6, 'alpha-key.'], [7, 'beta-key.']]);
+    assert.deepEqual(entries.map((e) => [e.version, e.actor.key]), [[2, 'beta-key.'], [3, 'alpha-key.'], [4, 'beta-key.'], [5, 'alpha-key.'], [6, 'beta-key.'], [7, 'alpha-key.']]);
     assert.deepEqual(entries[2].addedRecords, [`laptop.${Z} 300 IN A 192.0.2.13`], 'blame shows only the records at that name');
   });
 
