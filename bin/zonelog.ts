@@ -37,7 +37,7 @@ const USAGE = `usage: zonelog <command> [options]
   history --zone NAME [filters] [--limit N] [--json] [--store URL]
                                                 one line per change, oldest first: serial from->to, time, cause, actor, -/+
                                                 filters: --name NAME [--subtree] --type TYPE --since TIME --until TIME
-                                                         --key KEY --address ADDR --peer HOST:PORT --cause CAUSE
+                                                         --key KEY --address ADDR --peer HOST:PORT --user NAME --cause CAUSE
   show --zone NAME --version N [--json]         one change in full: its SOA step and the records removed (-) and added (+)
   diff --zone NAME --from SERIAL [--to SERIAL] [--json]
                                                 the condensed difference between two serials (--to: the current one)
@@ -57,7 +57,8 @@ const USAGE = `usage: zonelog <command> [options]
 
   --store URL   sqlite:PATH (the embedded default, sqlite:data/zonelog.db) or postgres://...
                 (also from ZONELOG_STORE)
-  --user NAME   who is acting, recorded in the event (default: the login name)
+  --user NAME   import, revert: who is acting, recorded in the event (default: the login name);
+                history, audit: only the changes that user made
   --quiet       no progress display`;
 
 class UsageError extends Error {}
@@ -260,7 +261,7 @@ export function historyLine(e: StoredEvent): string {
 function filterText(o: Opts, zone?: Name): ChangeFilterText {
   return {
     zone, name: o.name, subtree: o.subtree, type: o.type, since: o.since, until: o.until,
-    key: o.key, address: o.address, peer: o.peer, cause: o.cause,
+    key: o.key, address: o.address, peer: o.peer, user: o.user, cause: o.cause,
   };
 }
 
@@ -568,7 +569,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`zonelog: ${e.message}\n${USAGE}\n`);
       return 2;
     }
-    if (e instanceof NotFound || e instanceof WireError || e instanceof ConcurrencyError || e instanceof HistoryError || e instanceof RangeError) {
+    // A value the options could not take (a time that is not one, a bad type) is a usage
+    // mistake, as the options parser's own are; what the store lacks or refuses is a failure.
+    if ((e instanceof HistoryError && (e.code === 'bad-time' || e.code === 'bad-parameter')) || e instanceof RangeError) {
+      process.stderr.write(`zonelog: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof NotFound || e instanceof WireError || e instanceof ConcurrencyError || e instanceof HistoryError) {
       process.stderr.write(`zonelog: ${e.message}\n`);
       return 1;
     }
