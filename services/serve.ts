@@ -22,6 +22,7 @@ import { recordCount, soaOf, type Zone } from '../shared/zone/zone.ts';
 import type { ServerConfig, ZoneConfig } from './config/types.ts';
 import { listenHttp } from './api/http.ts';
 import { historyRoutes, type ServedZone } from './api/history.ts';
+import { startHistoryReader } from './api/history-reader.ts';
 import { HistoryError, zoneAsOf } from './history/history.ts';
 import type { Actor } from '../shared/events/types.ts';
 import { handleUpdate } from './primary/handler.ts';
@@ -483,13 +484,16 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
       if (d.kind !== 'change') throw new HistoryError(409, 'refused', `zone ${zone}: revert refused: ${d.kind === 'refused' ? d.reason : d.kind}`);
       return { status: 201, body: { zone, revertTo: serial, serialFrom: d.serialFrom, serialTo: d.serialTo, version: projection.get(zone)?.version ?? null, removed: d.removed, added: d.added } };
     };
+    // History reads run on a thread of their own (an in-memory SQLite store has no second connection).
+    const reader = cfg.http && cfg.store !== 'sqlite::memory:' ? startHistoryReader(cfg.store) : null;
+    if (reader) closers.push(() => reader.close());
     if (cfg.http) {
       const h: http.Server = await listenHttp(cfg.http, registry, async () => {
         const out: Record<string, { serial: number; version: number; pendingUpdates: number }> = {};
         for (const [k, live] of zones) out[k] = { serial: live.index.serial, version: live.version, pendingUpdates: writers.get(k)?.pending ?? 0 };
         await store.head(cfg.zones[0] ? nameKey(cfg.zones[0].name) : '.');
         return { ok: true, store: store.kind, queryThreads: threads.length, zones: out, secondaryChecks: { limit: cfg.transfersIn, queued: limiter.queued, peak: limiter.peak } };
-      }, { reload, zones: () => zoneStatus(), addZone, removeZone }, historyRoutes({ store, zones: servedZones, revert }));
+      }, { reload, zones: () => zoneStatus(), addZone, removeZone }, historyRoutes({ store, zones: servedZones, revert }, reader?.reader));
       closers.push(() => new Promise<void>((r) => {
         h.close(() => r());
         h.closeAllConnections();

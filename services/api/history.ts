@@ -44,17 +44,6 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body) + '\n');
 }
 
-function fail(res: http.ServerResponse, e: unknown): void {
-  if (res.headersSent) {
-    res.destroy(e as Error);
-    return;
-  }
-  if (e instanceof HistoryError) return send(res, e.status, { error: e.message, code: e.code });
-  // The stores check what reaches them (limits, times) with RangeError.
-  if (e instanceof RangeError) return send(res, 400, { error: e.message, code: 'bad-parameter' });
-  send(res, 500, { error: (e as Error).message, code: 'internal' });
-}
-
 function one(p: URLSearchParams, key: string): string | undefined {
   const all = p.getAll(key);
   if (all.length > 1) throw new HistoryError(400, 'bad-parameter', `give ${key} once`);
@@ -102,25 +91,61 @@ async function readJson(req: http.IncomingMessage, max = 65536): Promise<unknown
 }
 
 /** Writes NDJSON lines as the connection drains. */
-async function ndjson(res: http.ServerResponse, lines: AsyncIterable<unknown>): Promise<void> {
+async function ndjson(res: http.ServerResponse, lines: AsyncIterable<string>): Promise<void> {
   let started = false;
   for await (const l of lines) {
     if (!started) {
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
       started = true;
     }
-    if (!res.write(JSON.stringify(l) + '\n')) await new Promise((r) => res.once('drain', r));
+    if (!res.write(l + '\n')) await new Promise((r) => res.once('drain', r));
     if (res.destroyed) return;
   }
   if (!started) res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   res.end();
 }
 
+/** What a read route answers: JSON, text, or NDJSON lines as they come. */
+export type Reply =
+  | { status: number; json: unknown }
+  | { status: number; text: string; headers: Record<string, string> }
+  /** A body already serialized (by the reader thread), with its content type among the headers. */
+  | { status: number; raw: string; headers: Record<string, string> }
+  /** NDJSON: each item one line, already serialized. */
+  | { status: 200; ndjson: AsyncIterable<string> };
+
+/** A read request as it crosses to the reader thread. */
+export interface ReadRequest {
+  path: string;
+  query: [string, string][];
+}
+
+const errorReply = (e: unknown): Reply => {
+  if (e instanceof HistoryError) return { status: e.status, json: { error: e.message, code: e.code } };
+  // The stores check what reaches them (limits, times) with RangeError.
+  if (e instanceof RangeError) return { status: 400, json: { error: e.message, code: 'bad-parameter' } };
+  return { status: 500, json: { error: (e as Error).message, code: 'internal' } };
+};
+
+/** Where read routes run: here, or on the reader thread (history-reader.ts). */
+export type Reader = (r: ReadRequest) => Promise<Reply>;
+
+export function readHere(store: EventStore): Reader {
+  return async (r) => {
+    try {
+      return await readRoute(store, r.path, new URLSearchParams(r.query));
+    } catch (e) {
+      return errorReply(e);
+    }
+  };
+}
+
 /**
- * Handles the request if it is one of the history routes, and says whether it was. Errors
- * become `{ error, code }` bodies.
+ * Handles the request if it is one of the history routes, and says whether it was. Reads go to
+ * `reader` (a thread of their own in the server, so that a long as-of or a count over a million
+ * events never holds up DNS answers); the zone list and revert stay here.
  */
-export function historyRoutes(d: HistoryDeps): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
+export function historyRoutes(d: HistoryDeps, reader: Reader = readHere(d.store)): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://zonelog');
     const path = url.pathname;
@@ -130,115 +155,140 @@ export function historyRoutes(d: HistoryDeps): (req: http.IncomingMessage, res: 
       return true;
     }
     if (!path.startsWith('/api/v1/')) return false;
-    handle(d, req, res, path.slice('/api/v1'.length), url.searchParams).catch((e: unknown) => fail(res, e));
+    const sub = path.slice('/api/v1'.length);
+    const method = req.method ?? 'GET';
+    const p = url.searchParams;
+    const reply = async (): Promise<Reply> => {
+      try {
+        if (sub === '/zones' && (method === 'GET' || method === 'HEAD')) {
+          only(p, []);
+          return { status: 200, json: { zones: d.zones() } };
+        }
+        if (/^\/zones\/[^/]+\/revert$/.test(sub) && method === 'POST') return await revertRoute(d, req, sub, p);
+        if (method !== 'GET' && method !== 'HEAD') throw new HistoryError(405, 'no-route', `no route ${method} /api/v1${sub}; see schemas/api/openapi.yaml`);
+      } catch (e) {
+        return errorReply(e);
+      }
+      return reader({ path: sub, query: [...p] });
+    };
+    reply().then((r) => write(res, r), (e: unknown) => write(res, errorReply(e))).catch((e: unknown) => res.destroy(e as Error));
     return true;
   };
 }
 
-async function handle(d: HistoryDeps, req: http.IncomingMessage, res: http.ServerResponse, path: string, p: URLSearchParams): Promise<void> {
+async function write(res: http.ServerResponse, r: Reply): Promise<void> {
+  if ('json' in r) return send(res, r.status, r.json);
+  if ('text' in r) {
+    res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...r.headers }).end(r.text);
+    return;
+  }
+  if ('raw' in r) {
+    res.writeHead(r.status, { 'cache-control': 'no-store', ...r.headers }).end(r.raw);
+    return;
+  }
+  await ndjson(res, r.ndjson);
+}
+
+async function revertRoute(d: HistoryDeps, req: http.IncomingMessage, sub: string, p: URLSearchParams): Promise<Reply> {
+  only(p, []);
+  const zone = await knownZone(d.store, decodeURIComponent(sub.split('/')[2]));
+  const body = await readJson(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HistoryError(400, 'bad-parameter', 'the body is a JSON object: {"serial": N, "user": "...", "note": "..."}');
+  const b = body as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (!['serial', 'user', 'note'].includes(k)) throw new HistoryError(400, 'bad-parameter', `unknown field "${k}"; a revert takes serial, user and note`);
+  if (typeof b.serial !== 'number' && typeof b.serial !== 'string') throw new HistoryError(400, 'bad-parameter', 'serial is required: the serial to return the zone to');
+  const serial = parseSerial(String(b.serial));
+  if (b.user !== undefined && (typeof b.user !== 'string' || b.user === '' || b.user.length > 200)) throw new HistoryError(400, 'bad-parameter', 'user is a non-empty string');
+  if (b.note !== undefined && (typeof b.note !== 'string' || b.note.length > 2000)) throw new HistoryError(400, 'bad-parameter', 'note is a string of at most 2000 characters');
+  const actor: Actor = { user: (b.user as string | undefined) ?? 'http', address: req.socket.remoteAddress ?? undefined };
+  const r = await d.revert(zone, serial, actor, b.note as string | undefined);
+  return { status: r.status, json: r.body };
+}
+
+/** Every GET route but the zone list: pure reads of the store. */
+export async function readRoute(store: EventStore, path: string, p: URLSearchParams): Promise<Reply> {
   const seg = path.split('/').slice(1).map((s) => decodeURIComponent(s));
-  const method = req.method ?? 'GET';
-  const get = method === 'GET' || method === 'HEAD';
   const notFound = (): never => {
-    throw new HistoryError(404, 'no-route', `no route ${method} /api/v1${path}; see schemas/api/openapi.yaml`);
+    throw new HistoryError(404, 'no-route', `no route GET /api/v1${path}; see schemas/api/openapi.yaml`);
   };
 
-  if (seg.length === 1 && seg[0] === 'zones' && get) {
-    only(p, []);
-    return send(res, 200, { zones: d.zones() });
-  }
-  if (seg.length === 1 && seg[0] === 'changes' && get) {
+  if (seg.length === 1 && seg[0] === 'changes') {
     only(p, [...FILTERS, 'limit', 'cursor']);
-    const r = await listChanges(d.store, filterOf(p), parseLimit(one(p, 'limit'), 50, 1000), one(p, 'cursor'));
-    return send(res, 200, r);
+    return { status: 200, json: await listChanges(store, filterOf(p), parseLimit(one(p, 'limit'), 50, 1000), one(p, 'cursor')) };
   }
-  if (seg.length === 1 && seg[0] === 'audit' && get) {
+  if (seg.length === 1 && seg[0] === 'audit') {
     only(p, FILTERS);
     const f = filterOf(p);
     // Checked before the first line, so a bad filter is a 400 and not a broken stream.
-    const events = auditEvents(d.store, f);
+    const events = auditEvents(store, f);
     const first = await events.next();
-    async function* all() {
-      if (!first.done) yield first.value;
-      yield* events;
+    async function* all(): AsyncGenerator<string> {
+      if (!first.done) yield JSON.stringify(first.value);
+      for await (const e of events) yield JSON.stringify(e);
     }
-    return ndjson(res, all());
+    return { status: 200, ndjson: all() };
   }
-  if (seg.length === 1 && seg[0] === 'storage' && get) {
+  if (seg.length === 1 && seg[0] === 'storage') {
     only(p, []);
-    return send(res, 200, { zones: await d.store.storage() });
+    return { status: 200, json: { zones: await store.storage() } };
   }
   if (seg[0] !== 'zones' || seg.length < 3) return notFound();
-  const zone = await knownZone(d.store, seg[1]);
+  const zone = await knownZone(store, seg[1]);
   const what = seg[2];
 
-  if (what === 'changes' && seg.length === 4 && get) {
+  if (what === 'changes' && seg.length === 4) {
     only(p, []);
-    return send(res, 200, await getChange(d.store, zone, parseVersion(seg[3])));
+    return { status: 200, json: await getChange(store, zone, parseVersion(seg[3])) };
   }
   if (seg.length !== 3) return notFound();
-  if (what === 'changes' && get) {
+  if (what === 'changes') {
     only(p, [...FILTERS.filter((k) => k !== 'zone'), 'limit', 'cursor']);
     const f = { ...filterOf(p), zone };
-    return send(res, 200, await listChanges(d.store, f, parseLimit(one(p, 'limit'), 50, 1000), one(p, 'cursor')));
+    return { status: 200, json: await listChanges(store, f, parseLimit(one(p, 'limit'), 50, 1000), one(p, 'cursor')) };
   }
-  if (what === 'as-of' && get) {
+  if (what === 'as-of') {
     only(p, ['serial', 'time', 'version', 'format']);
     const format = one(p, 'format') ?? 'json';
     if (format !== 'json' && format !== 'text') throw new HistoryError(400, 'bad-parameter', `format is json or text, not "${format}"`);
     const at = asOfFrom({ serial: one(p, 'serial'), time: one(p, 'time'), version: one(p, 'version') });
-    const r = await zoneAsOf(d.store, zone, at);
+    const r = await zoneAsOf(store, zone, at);
     if (format === 'text') {
-      res.writeHead(200, {
-        'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store',
-        'content-disposition': `inline; filename="${zone === '.' ? 'root' : zone.slice(0, -1)}-${r.serial}.zone"`,
-        'x-zonelog-version': String(r.version), 'x-zonelog-serial': String(r.serial),
-      }).end(printZone(r.zone));
-      return;
+      return {
+        status: 200, text: printZone(r.zone), headers: {
+          'content-disposition': `inline; filename="${zone === '.' ? 'root' : zone.slice(0, -1)}-${r.serial}.zone"`,
+          'x-zonelog-version': String(r.version), 'x-zonelog-serial': String(r.serial),
+        },
+      };
     }
-    return send(res, 200, { zone, version: r.version, serial: r.serial, time: r.time, fromSnapshot: r.fromSnapshot, records: zoneLines(r.zone) });
+    return { status: 200, json: { zone, version: r.version, serial: r.serial, time: r.time, fromSnapshot: r.fromSnapshot, records: zoneLines(r.zone) } };
   }
-  if (what === 'diff' && get) {
+  if (what === 'diff') {
     only(p, ['from', 'to']);
     const from = one(p, 'from');
     if (from === undefined) throw new HistoryError(400, 'bad-parameter', 'diff needs from=SERIAL');
     const to = one(p, 'to');
-    return send(res, 200, await diffSerials(d.store, zone, parseSerial(from, 'from'), to === undefined ? undefined : parseSerial(to, 'to')));
+    return { status: 200, json: await diffSerials(store, zone, parseSerial(from, 'from'), to === undefined ? undefined : parseSerial(to, 'to')) };
   }
-  if (what === 'blame' && get) {
+  if (what === 'blame') {
     only(p, ['name', 'type']);
     const nameText = one(p, 'name');
     if (nameText === undefined) throw new HistoryError(400, 'bad-parameter', 'blame needs name=NAME');
     const name = nameIn(zone, nameText);
     const typeText = one(p, 'type');
     const type = typeText === undefined || typeText === '' ? undefined : parseType(typeText);
-    return send(res, 200, { zone, name, type: type === undefined ? null : typeText!.toUpperCase(), changes: await blame(d.store, zone, name, type) });
+    return { status: 200, json: { zone, name, type: type === undefined ? null : typeText!.toUpperCase(), changes: await blame(store, zone, name, type) } };
   }
-  if (what === 'rate' && get) {
+  if (what === 'rate') {
     only(p, ['since', 'until', 'bucket']);
     const bucketText = one(p, 'bucket') ?? '3600';
     if (!/^\d{1,9}$/.test(bucketText) || Number(bucketText) < 1) throw new HistoryError(400, 'bad-parameter', `bucket "${bucketText}" is not a number of seconds`);
     const since = one(p, 'since');
     const until = one(p, 'until');
-    const buckets = await d.store.changeRate({
+    const buckets = await store.changeRate({
       zone, bucketMs: Number(bucketText) * 1000,
       since: since === undefined ? undefined : parseTime(since, 'since'), until: until === undefined ? undefined : parseTime(until, 'until'),
     });
-    return send(res, 200, { zone, bucketSeconds: Number(bucketText), buckets });
-  }
-  if (what === 'revert' && method === 'POST') {
-    only(p, []);
-    const body = await readJson(req);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HistoryError(400, 'bad-parameter', 'the body is a JSON object: {"serial": N, "user": "...", "note": "..."}');
-    const b = body as Record<string, unknown>;
-    for (const k of Object.keys(b)) if (!['serial', 'user', 'note'].includes(k)) throw new HistoryError(400, 'bad-parameter', `unknown field "${k}"; a revert takes serial, user and note`);
-    if (typeof b.serial !== 'number' && typeof b.serial !== 'string') throw new HistoryError(400, 'bad-parameter', 'serial is required: the serial to return the zone to');
-    const serial = parseSerial(String(b.serial));
-    if (b.user !== undefined && (typeof b.user !== 'string' || b.user === '' || b.user.length > 200)) throw new HistoryError(400, 'bad-parameter', 'user is a non-empty string');
-    if (b.note !== undefined && (typeof b.note !== 'string' || b.note.length > 2000)) throw new HistoryError(400, 'bad-parameter', 'note is a string of at most 2000 characters');
-    const actor: Actor = { user: (b.user as string | undefined) ?? 'http', address: req.socket.remoteAddress ?? undefined };
-    const r = await d.revert(zone, serial, actor, b.note as string | undefined);
-    return send(res, r.status, r.body);
+    return { status: 200, json: { zone, bucketSeconds: Number(bucketText), buckets } };
   }
   return notFound();
 }

@@ -442,6 +442,18 @@ describe('zone history end to end: as-of, blame, revert to a BIND secondary, ref
     loaded = true;
   });
 
+  it('the audit export streams every event once, in order, over the API and the CLI alike', async () => {
+    // Over 2,000 events: the reader thread sends them in several batches.
+    const r = await fetch(`http://${LOOPBACK}:${z.httpPort}/api/v1/audit?zone=${ZONE}`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^application\/x-ndjson/);
+    const viaApi = (await r.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as { version: number; id: string });
+    const head = headOf(await apiOk('GET', '/api/v1/zones'), ZONE);
+    assert.deepEqual(viaApi.map((e) => e.version), Array.from({ length: Number(head.version) }, (_, i) => i + 1));
+    const viaCli = (await cliOk(['audit', '--zone', ZONE])).trimEnd().split('\n').map((l) => (JSON.parse(l) as { id: string }).id);
+    assert.deepEqual(viaCli.slice(0, viaApi.length), viaApi.map((e) => e.id));
+  });
+
   it(`export --serial N equals the AXFR taken at serial N, at ${CAPTURES} points during the load; so does GET as-of`, async () => {
     assert.ok(loaded, 'the load phase did not finish');
     const bySerial = new Map(captures.map((c) => [c.serial, c]));

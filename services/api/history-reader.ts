@@ -1,0 +1,133 @@
+// The history API's reads on a thread of their own, with their own store connection.
+//
+// node:sqlite is synchronous: an as-of of a 100k-record zone, a blame, or a count of a million
+// events would otherwise hold the server's event loop, and with it every DNS answer, for as
+// long as it takes. Here they run beside it (SQLite's WAL lets a reader proceed while the
+// writer appends); the main thread only writes the finished bytes to the HTTP response.
+
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { openStore } from '../../shared/store/open.ts';
+import { readHere, type Reader, type ReadRequest, type Reply } from './history.ts';
+
+type ToReader = { id: number; t: 'read'; req: ReadRequest } | { id: number; t: 'more' };
+
+type FromReader =
+  | { id: number; t: 'raw'; status: number; body: string; headers: Record<string, string> }
+  | { id: number; t: 'lines'; lines: string[] }
+  | { id: number; t: 'end'; error?: string };
+
+/** NDJSON lines sent per message; the next batch waits until the main thread asks for it. */
+const BATCH = 500;
+
+export interface HistoryReader {
+  reader: Reader;
+  close(): Promise<void>;
+}
+
+/** Starts the reader thread on the store `url` names. */
+export function startHistoryReader(url: string): HistoryReader {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { url } });
+  worker.unref();
+  let next = 1;
+  const waiting = new Map<number, { resolve: (r: Reply) => void; lines?: (m: FromReader) => void }>();
+  const failAll = (why: string): void => {
+    for (const [, w] of waiting) w.resolve({ status: 500, json: { error: `history reader: ${why}`, code: 'internal' } });
+    waiting.clear();
+  };
+  worker.on('error', (e) => failAll(e.message));
+  worker.on('exit', (code) => failAll(`exited with code ${code}`));
+  worker.on('message', (m: FromReader) => {
+    const w = waiting.get(m.id);
+    if (!w) return;
+    if (w.lines) {
+      w.lines(m);
+      return;
+    }
+    if (m.t === 'raw') {
+      waiting.delete(m.id);
+      w.resolve({ status: m.status, raw: m.body, headers: m.headers });
+      return;
+    }
+    // The first batch of a stream: from here on its messages feed the iterator.
+    const queue: FromReader[] = [m];
+    let wake: (() => void) | null = null;
+    w.lines = (more) => {
+      queue.push(more);
+      wake?.();
+    };
+    const id = m.id;
+    async function* lines(): AsyncGenerator<string> {
+      try {
+        for (let turns = 0; turns < Number.MAX_SAFE_INTEGER; turns++) {
+          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          wake = null;
+          const msg = queue.shift()!;
+          if (msg.t === 'end') {
+            if (msg.error) throw new Error(msg.error);
+            return;
+          }
+          if (msg.t === 'lines') {
+            yield* msg.lines;
+            worker.postMessage({ id, t: 'more' } satisfies ToReader);
+          }
+        }
+      } finally {
+        waiting.delete(id);
+      }
+    }
+    w.resolve({ status: 200, ndjson: lines() });
+  });
+  return {
+    reader: (req) => new Promise((resolve) => {
+      const id = next++;
+      waiting.set(id, { resolve });
+      worker.postMessage({ id, t: 'read', req } satisfies ToReader);
+    }),
+    close: async () => {
+      await worker.terminate();
+    },
+  };
+}
+
+async function serveReads(): Promise<void> {
+  const port = parentPort!;
+  const store = await openStore((workerData as { url: string }).url);
+  const read = readHere(store);
+  const credit = new Map<number, () => void>();
+  port.on('message', (m: ToReader) => {
+    if (m.t === 'more') {
+      credit.get(m.id)?.();
+      return;
+    }
+    void (async () => {
+      const r = await read(m.req);
+      if (!('ndjson' in r)) {
+        const body = 'json' in r ? JSON.stringify(r.json) + '\n' : 'text' in r ? r.text : r.raw;
+        const headers = 'json' in r ? { 'content-type': 'application/json' } : 'text' in r ? { 'content-type': 'text/plain; charset=utf-8', ...r.headers } : r.headers;
+        port.postMessage({ id: m.id, t: 'raw', status: r.status, body, headers } satisfies FromReader);
+        return;
+      }
+      try {
+        let batch: string[] = [];
+        const flush = async (): Promise<void> => {
+          const granted = new Promise<void>((resolve) => credit.set(m.id, resolve));
+          port.postMessage({ id: m.id, t: 'lines', lines: batch } satisfies FromReader);
+          batch = [];
+          await granted;
+        };
+        for await (const l of r.ndjson) {
+          batch.push(l);
+          if (batch.length >= BATCH) await flush();
+        }
+        if (batch.length > 0) await flush();
+        port.postMessage({ id: m.id, t: 'end' } satisfies FromReader);
+      } catch (e) {
+        port.postMessage({ id: m.id, t: 'end', error: (e as Error).message } satisfies FromReader);
+      } finally {
+        credit.delete(m.id);
+      }
+    })();
+  });
+}
+
+if (!isMainThread && (workerData as { url?: string } | null)?.url !== undefined && parentPort) await serveReads();
