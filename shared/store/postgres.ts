@@ -32,7 +32,7 @@ import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody,
   storedEvent, type EventInsert, type EventRow,
 } from './rows.ts';
-import { checkQuery, checkRate, eventQuerySql, versionBounds } from './search.ts';
+import { bucketRanges, checkQuery, checkRate, eventQuerySql, versionBounds } from './search.ts';
 
 // Advisory lock classes ('zlog' and the next): the second key is hashtext(schema), so stores in
 // different schemas of one database do not wait for each other.
@@ -451,18 +451,35 @@ export class PostgresStore implements EventStore {
   async changeRate(query: { zone: Name; since?: string; until?: string; bucketMs: number }): Promise<{ start: string; count: number }[]> {
     const q = checkRate(query);
     const s = escapeIdentifier(this.schema);
-    const params: (string | number)[] = [q.zone, q.bucketMs];
+    const params: (string | number)[] = [q.zone];
     let range = '';
     if (q.since !== undefined) range += ` AND time >= $${params.push(q.since)}`;
     if (q.until !== undefined) range += ` AND time < $${params.push(q.until)}`;
-    // extract(epoch) is numeric, exact to the microsecond: floor() puts an event at a bucket's
-    // first millisecond into that bucket, not the one before.
-    const r = await this.#pool.query<{ start: string; n: string }>(
-      `SELECT (floor(extract(epoch FROM time) * 1000 / $2) * $2)::bigint AS start, count(*) AS n
-       FROM ${s}.events WHERE zone = $1${range} GROUP BY 1 ORDER BY 1`,
-      params,
-    );
-    return r.rows.map((b) => ({ start: new Date(Number(b.start)).toISOString(), count: Number(b.n) }));
+    const span = (await this.#pool.query<{ first: Date | null; last: Date | null }>(
+      `SELECT min(time) AS first, max(time) AS last FROM ${s}.events WHERE zone = $1${range}`, params,
+    )).rows[0];
+    if (!span.first || !span.last) return [];
+    const ranges = bucketRanges(q, span.first.toISOString(), span.last.toISOString());
+    let rows: { start: string; n: string }[];
+    if (ranges) {
+      // Each bucket a count over a range of the (zone, time, version) index.
+      rows = (await this.#pool.query<{ start: string; n: string }>(
+        `SELECT r.start, (SELECT count(*) FROM ${s}.events WHERE zone = $1 AND time >= r.lo AND time < r.hi) AS n
+         FROM unnest($2::bigint[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS r(start, lo, hi, k) ORDER BY r.k`,
+        [q.zone, ranges.map((r) => r.start), ranges.map((r) => r.lo), ranges.map((r) => r.hi)],
+      )).rows.filter((r) => Number(r.n) > 0);
+    } else {
+      // extract(epoch) is numeric, exact to the microsecond: floor() puts an event at a
+      // bucket's first millisecond into that bucket, not the one before.
+      params.push(q.bucketMs);
+      const b = `$${params.length}`;
+      rows = (await this.#pool.query<{ start: string; n: string }>(
+        `SELECT (floor(extract(epoch FROM time) * 1000 / ${b}) * ${b})::bigint AS start, count(*) AS n
+         FROM ${s}.events WHERE zone = $1${range} GROUP BY 1 ORDER BY 1`,
+        params,
+      )).rows;
+    }
+    return rows.map((r) => ({ start: new Date(Number(r.start)).toISOString(), count: Number(r.n) }));
   }
 
   async snapshots(zone: Name): Promise<{ version: number; serial: number; time: string }[]> {

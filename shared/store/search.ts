@@ -87,62 +87,76 @@ export interface Dialect {
 
 /**
  * The SELECT for a checked query. With a name or a type in a zone it is driven from the name
- * index: the distinct versions that match, then each event fetched by (zone, version); never a
- * scan of the zone's events. `param` records a value and returns its placeholder.
+ * index: the distinct versions that match, narrowed by the other filters and cut to `limit` in
+ * version order, and only then are those events read whole by (zone, version). The zone's
+ * events are never scanned, and a name found in 20,000 events costs 20,000 index entries and
+ * `limit` event bodies. `param` records a value and returns its placeholder, in the order the
+ * placeholders appear in the text (SQLite's are positional).
  */
 export function eventQuerySql(q: CheckedQuery, bounds: VersionBounds, d: Dialect, columns: string[], param: (v: string | number) => string): string {
-  const where: string[] = [];
   const cols = columns.map((c) => `e.${c}`).join(', ');
   const events = d.table('events');
   const names = d.table('event_names');
-  const filters = (): void => {
-    if (q.since !== undefined) where.push(`e.time >= ${param(q.since)}`);
-    if (q.until !== undefined) where.push(`e.time < ${param(q.until)}`);
-    if (q.key !== undefined) where.push(`e.actor_key = ${param(q.key)}`);
-    if (q.address !== undefined) where.push(`e.actor_address = ${param(q.address)}`);
-    if (q.peer !== undefined) where.push(`e.actor_peer = ${param(q.peer)}`);
-    if (q.user !== undefined) where.push(`e.actor_user = ${param(q.user)}`);
-    if (q.cause !== undefined) where.push(`e.cause = ${param(q.cause)}`);
-    if (q.before !== undefined) where.push(`e.position < ${param(q.before)}`);
-    if (q.after !== undefined) where.push(`e.position > ${param(q.after)}`);
-  };
   const dir = q.order === 'asc' ? 'ASC' : 'DESC';
-  const tail = (by: string): string => `${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${by} ${dir} LIMIT ${param(q.limit)}`;
+  // A cursor that became a version bound needs no position filter besides.
+  const before = bounds.below === undefined ? q.before : undefined;
+  const after = bounds.above === undefined ? q.after : undefined;
+  const filters = (t: string, where: string[]): string[] => {
+    if (q.since !== undefined) where.push(`${t}.time >= ${param(q.since)}`);
+    if (q.until !== undefined) where.push(`${t}.time < ${param(q.until)}`);
+    if (q.key !== undefined) where.push(`${t}.actor_key = ${param(q.key)}`);
+    if (q.address !== undefined) where.push(`${t}.actor_address = ${param(q.address)}`);
+    if (q.peer !== undefined) where.push(`${t}.actor_peer = ${param(q.peer)}`);
+    if (q.user !== undefined) where.push(`${t}.actor_user = ${param(q.user)}`);
+    if (q.cause !== undefined) where.push(`${t}.cause = ${param(q.cause)}`);
+    if (before !== undefined) where.push(`${t}.position < ${param(before)}`);
+    if (after !== undefined) where.push(`${t}.position > ${param(after)}`);
+    return where;
+  };
+  const versionBound = (t: string, where: string[]): string[] => {
+    if (bounds.below !== undefined) where.push(`${t}version < ${param(bounds.below)}`);
+    if (bounds.above !== undefined) where.push(`${t}version > ${param(bounds.above)}`);
+    return where;
+  };
 
   if (q.zone !== undefined && (q.rname !== undefined || q.type !== undefined)) {
-    // Two arms for a subtree, each a range of the index's (zone, rname) prefix: one range with
-    // an OR in it is read as a scan of the zone's rows, and a range from K itself would also
-    // read every sibling sorting just after it (K + "-" ...: "host-1".."host-99999").
-    // Placeholders are made in the order they appear: SQLite's are positional.
+    const zone = q.zone;
+    const outer = `SELECT ${cols} FROM ${events} AS e WHERE e.zone = ${param(zone)} AND e.version IN`;
+    // A subtree is two ranges of the index's (zone, rname) prefix, K and K.…K/: one range with
+    // an OR in it is read as a scan of the zone's rows, and one range from K itself would also
+    // read every sibling sorting just after it (K-1 … K-99999). The root's subtree is everything.
     const arm = (name?: () => string): string => {
-      const w = [`zone = ${param(q.zone!)}`];
+      const w = [`zone = ${param(zone)}`];
       if (name) w.push(name());
       if (q.type !== undefined) w.push(`type = ${param(q.type)}`);
-      if (bounds.below !== undefined) w.push(`version < ${param(bounds.below)}`);
-      if (bounds.above !== undefined) w.push(`version > ${param(bounds.above)}`);
-      return `SELECT DISTINCT version FROM ${names} WHERE ${w.join(' AND ')}`;
+      return `SELECT DISTINCT version FROM ${names} WHERE ${versionBound('', w).join(' AND ')}`;
     };
     const k = q.rname;
     let driver: string;
-    if (k === undefined || (k === '' && q.subtree)) driver = arm();
+    if (k === undefined || (q.subtree && k === '')) driver = arm();
     else if (!q.subtree) driver = arm(() => `rname = ${param(k)}`);
     else driver = `${arm(() => `rname = ${param(k)}`)} UNION ${arm(() => `rname >= ${param(`${k}.`)} AND rname < ${param(`${k}/`)}`)}`;
-    const on = `e.zone = ${param(q.zone)} AND e.version = n.version`;
-    filters();
-    return `SELECT ${cols} FROM (${driver}) AS n ${d.join} ${events} AS e ON ${on} ${tail('e.version')}`;
+    const filtered = [q.since, q.until, q.key, q.address, q.peer, q.user, q.cause, before, after].some((v) => v !== undefined);
+    let inner: string;
+    // Without them, the index alone answers (and for a type, in the order it is kept).
+    if (!filtered) inner = `${driver} ORDER BY version ${dir} LIMIT ${param(q.limit)}`;
+    else {
+      // The other filters need each candidate's row, but not its body.
+      const on = `f.zone = ${param(zone)} AND f.version = n.version`;
+      inner = `SELECT n.version FROM (${driver}) AS n ${d.join} ${events} AS f ON ${on} WHERE ${filters('f', []).join(' AND ')} ORDER BY n.version ${dir} LIMIT ${param(q.limit)}`;
+    }
+    return `${outer} (${inner}) ORDER BY e.version ${dir}`;
   }
-  if (q.zone !== undefined) {
-    where.push(`e.zone = ${param(q.zone)}`);
-    if (bounds.below !== undefined) where.push(`e.version < ${param(bounds.below)}`);
-    if (bounds.above !== undefined) where.push(`e.version > ${param(bounds.above)}`);
-    filters();
-    return `SELECT ${cols} FROM ${events} AS e ${tail('e.version')}`;
-  }
-  filters();
+  const where: string[] = [];
+  if (q.zone !== undefined) where.push(`e.zone = ${param(q.zone)}`);
+  versionBound('e.', where);
+  filters('e', where);
   if (q.type !== undefined) {
     where.push(`EXISTS (SELECT 1 FROM ${names} AS n WHERE n.zone = e.zone AND n.type = ${param(q.type)} AND n.version = e.version)`);
   }
-  return `SELECT ${cols} FROM ${events} AS e ${tail('e.position')}`;
+  // Within one zone, version order is position order, and (zone, version) is indexed.
+  const by = q.zone !== undefined ? 'e.version' : 'e.position';
+  return `SELECT ${cols} FROM ${events} AS e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${by} ${dir} LIMIT ${param(q.limit)}`;
 }
 
 /** The version bounds of a zone query from the events its cursors name (null: not in the zone). */
@@ -166,5 +180,35 @@ export function checkRate(q: { zone: Name; since?: string; until?: string; bucke
   const out: RateQuery = { zone: nameKey(q.zone), bucketMs: q.bucketMs };
   if (q.since !== undefined) out.since = canonicalTime(q.since, 'changeRate: since');
   if (q.until !== undefined) out.until = canonicalTime(q.until, 'changeRate: until');
+  return out;
+}
+
+/** The most buckets changeRate counts one by one; past that, every event's bucket is computed. */
+export const MAX_COUNTED_BUCKETS = 4096;
+
+/** One bucket's range: its start (ms since the epoch) and the times counted, [lo, hi). */
+export interface BucketRange {
+  start: number;
+  lo: string;
+  hi: string;
+}
+
+/**
+ * The buckets between a zone's first and last event in the range asked for, or null when there
+ * are more than MAX_COUNTED_BUCKETS. Counting a few thousand index ranges is cheaper than
+ * computing the bucket of each of a million events; with finer buckets than that, it is not.
+ */
+export function bucketRanges(q: RateQuery, first: string, last: string): BucketRange[] | null {
+  const b = q.bucketMs;
+  const from = Math.floor(Date.parse(first) / b);
+  const to = Math.floor(Date.parse(last) / b);
+  if (to - from + 1 > MAX_COUNTED_BUCKETS) return null;
+  const out: BucketRange[] = [];
+  for (let k = from; k <= to; k++) {
+    const start = k * b;
+    const lo = new Date(start).toISOString();
+    const hi = new Date(start + b).toISOString();
+    out.push({ start, lo: q.since !== undefined && q.since > lo ? q.since : lo, hi: q.until !== undefined && q.until < hi ? q.until : hi });
+  }
   return out;
 }

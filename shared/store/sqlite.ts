@@ -29,7 +29,7 @@ import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody, storedEvent,
   type EventInsert, type EventRow,
 } from './rows.ts';
-import { checkQuery, checkRate, eventQuerySql, versionBounds, type Dialect } from './search.ts';
+import { bucketRanges, checkQuery, checkRate, eventQuerySql, versionBounds, type Dialect } from './search.ts';
 
 /** A schema step: SQL, or work in TypeScript (inside the same migration transaction). */
 type Step = string | ((db: DatabaseSync) => void);
@@ -142,7 +142,7 @@ export class SqliteStore implements EventStore {
   readonly #db: DatabaseSync;
   readonly #q: Record<
     | 'streamVersion' | 'insert' | 'insertName' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot'
-    | 'knownIds' | 'idAt' | 'atPosition' | 'storage' | 'snapshots',
+    | 'knownIds' | 'idAt' | 'atPosition' | 'storage' | 'snapshots' | 'countRanges',
     StatementSync
   >;
   /** Statements for the shapes of query asked so far (a few dozen at most in practice). */
@@ -194,6 +194,9 @@ export class SqliteStore implements EventStore {
         LEFT JOIN (SELECT zone, count(*) AS n FROM event_names GROUP BY zone) AS x ON x.zone = s.zone
         ORDER BY s.zone`),
       snapshots: p('SELECT version, serial, time FROM snapshots WHERE zone = ? ORDER BY version'),
+      // The ranges come as JSON [[start, lo, hi], ...]: one statement for all of them.
+      countRanges: p(`SELECT r.value ->> 0 AS start, (SELECT count(*) FROM events WHERE zone = ? AND time >= r.value ->> 1 AND time < r.value ->> 2) AS n
+                      FROM json_each(?) AS r ORDER BY r.key`),
     };
     if (options.appendThread && path !== ':memory:') {
       const w = new Worker(new URL('./sqlite-append-thread.ts', import.meta.url), { workerData: { path, busyTimeoutMs: options.busyTimeoutMs } });
@@ -373,8 +376,7 @@ export class SqliteStore implements EventStore {
 
   async changeRate(query: { zone: Name; since?: string; until?: string; bucketMs: number }): Promise<{ start: string; count: number }[]> {
     const q = checkRate(query);
-    const b = q.bucketMs;
-    const params: SQLInputValue[] = [b, b, b, q.zone];
+    const params: SQLInputValue[] = [q.zone];
     let range = '';
     if (q.since !== undefined) {
       range += ' AND time >= ?';
@@ -384,14 +386,25 @@ export class SqliteStore implements EventStore {
       range += ' AND time < ?';
       params.push(q.until);
     }
-    // Milliseconds since the epoch from the canonical text (unixepoch() drops the fraction,
-    // which stands at characters 21..23), read from the (zone, time, version) index alone. The
-    // bucket is floored, also before 1970, where % alone would round towards zero.
-    const statement = this.#shape(`
-      SELECT ms - ((ms % ?) + ?) % ? AS start, count(*) AS n
-      FROM (SELECT unixepoch(time) * 1000 + CAST(substr(time, 21, 3) AS INTEGER) AS ms FROM events WHERE zone = ?${range})
-      GROUP BY start ORDER BY start`);
-    return statement.all(...params).map((r) => ({ start: new Date(Number(r.start)).toISOString(), count: Number(r.n) }));
+    const first = this.#shape(`SELECT time FROM events WHERE zone = ?${range} ORDER BY time LIMIT 1`).get(...params);
+    const last = this.#shape(`SELECT time FROM events WHERE zone = ?${range} ORDER BY time DESC LIMIT 1`).get(...params);
+    if (!first || !last) return [];
+    const ranges = bucketRanges(q, String(first.time), String(last.time));
+    let rows: Record<string, SQLOutputValue>[];
+    if (ranges) {
+      // Each bucket a count over a range of the (zone, time, version) index.
+      rows = this.#q.countRanges.all(q.zone, JSON.stringify(ranges.map((r) => [r.start, r.lo, r.hi]))).filter((r) => Number(r.n) > 0);
+    } else {
+      // Milliseconds since the epoch from the canonical text (unixepoch() drops the fraction,
+      // which stands at characters 21..23), read from the same index alone. The bucket is
+      // floored, also before 1970, where % alone would round towards zero.
+      const b = q.bucketMs;
+      rows = this.#shape(`
+        SELECT ms - ((ms % ?) + ?) % ? AS start, count(*) AS n
+        FROM (SELECT unixepoch(time) * 1000 + CAST(substr(time, 21, 3) AS INTEGER) AS ms FROM events WHERE zone = ?${range})
+        GROUP BY start ORDER BY start`).all(b, b, b, ...params);
+    }
+    return rows.map((r) => ({ start: new Date(Number(r.start)).toISOString(), count: Number(r.n) }));
   }
 
   async snapshots(zone: Name): Promise<{ version: number; serial: number; time: string }[]> {
