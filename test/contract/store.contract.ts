@@ -701,13 +701,20 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
           { start: at(-3_600_000), count: 1 }, { start: at(0), count: 3 }, { start: at(3_600_000), count: 2 },
         ]);
         assert.deepEqual(await store.changeRate({ zone: R, bucketMs: 1 }), times.map((ms) => ({ start: at(ms), count: 1 })));
-        // 7 s buckets are aligned to the epoch, not to the first event.
-        const seven = new Map<number, number>();
-        for (const ms of times) {
-          const start = Math.floor((T + ms) / 7000) * 7000;
-          seven.set(start, (seven.get(start) ?? 0) + 1);
+        // Buckets aligned to the epoch, not to the first event, whatever their size: few buckets
+        // (counted one by one) or many (each event's computed), the same answer.
+        const expected = (bucketMs: number, since = -Infinity, until = Infinity) => {
+          const counts = new Map<number, number>();
+          for (const ms of times.filter((ms) => ms >= since && ms < until)) {
+            const start = Math.floor((T + ms) / bucketMs) * bucketMs;
+            counts.set(start, (counts.get(start) ?? 0) + 1);
+          }
+          return [...counts].map(([start, count]) => ({ start: new Date(start).toISOString(), count }));
+        };
+        for (const bucketMs of [1, 7, 500, 1000, 7000, 86_400_000]) {
+          assert.deepEqual(await store.changeRate({ zone: R, bucketMs }), expected(bucketMs), `${bucketMs} ms`);
+          assert.deepEqual(await store.changeRate({ zone: R, bucketMs, since: at(0), until: at(3_600_002) }), expected(bucketMs, 0, 3_600_002), `${bucketMs} ms, since and until`);
         }
-        assert.deepEqual(await store.changeRate({ zone: R, bucketMs: 7000 }), [...seven].map(([s, count]) => ({ start: new Date(s).toISOString(), count })));
         assert.deepEqual(await store.changeRate({ zone: 'RATE.example.', since: at(0), until: at(3_600_002), bucketMs: 60_000 }), [
           { start: at(0), count: 2 }, { start: at(60_000), count: 1 }, { start: at(3_600_000), count: 1 },
         ]);
