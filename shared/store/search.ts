@@ -9,25 +9,16 @@ import { canonicalTime } from './rows.ts';
 /** The most events one queryEvents call returns. */
 export const MAX_QUERY_LIMIT = 10_000;
 
-/** An EventQuery checked and in the stores' terms: keys, canonical times, the order. */
-export interface CheckedQuery {
-  zone?: string;
+/**
+ * An EventQuery checked and in the stores' terms: the zone and key in nameKey form, the name as
+ * its index key, times canonical, the order chosen.
+ */
+export type CheckedQuery = Omit<EventQuery, 'name' | 'subtree' | 'order'> & {
   /** The name's index key, with `subtree`. */
   rname?: string;
   subtree: boolean;
-  type?: number;
-  since?: string;
-  until?: string;
-  key?: string;
-  address?: string;
-  peer?: string;
-  user?: string;
-  cause?: string;
   order: 'asc' | 'desc';
-  before?: number;
-  after?: number;
-  limit: number;
-}
+};
 
 function position(v: number | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;

@@ -23,6 +23,24 @@ export const LEGACY_EVENTS: NewEvent[] = [
 /** Index rows the upgrade makes: SOA, NS, ns1 A, mail MX; ns1 A, www A; a.www TXT; ok A (not the bad line). */
 export const LEGACY_INDEX_ROWS = 8;
 
+/** The filter columns the upgrade backfills, and the one the append after it writes (version 5). */
+export const LEGACY_COLUMNS = [
+  { version: 1, cause: 'import', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'importer' },
+  { version: 2, cause: 'update', actor_key: 'old-key.', actor_address: '192.0.2.10', actor_peer: null, actor_user: null },
+  { version: 3, cause: 'transfer-in', actor_key: null, actor_address: null, actor_peer: '192.0.2.1:53', actor_user: null },
+  { version: 4, cause: 'update', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'ops' },
+  { version: 5, cause: 'update', actor_key: 'new-key.', actor_address: null, actor_peer: null, actor_user: null },
+];
+
+/** The name index rows after the upgrade and that append, as "version rname type". */
+export const LEGACY_NAME_ROWS = [
+  '1 example.legacy 2', '1 example.legacy 6', '1 example.legacy.mail 15', '1 example.legacy.ns1 1',
+  '2 example.legacy.ns1 1', '2 example.legacy.www 1',
+  '3 example.legacy.www.a 16',
+  '4 example.legacy.ok 1',
+  '5 example.legacy.www.new 1',
+];
+
 /** The first schema's row for a legacy event: the columns its INSERT named. */
 export function legacyRow(e: NewEvent, version: number): { id: string; zone: string; version: number; type: string; schemaVersion: number; serialFrom: number | null; serialTo: number; time: string; data: string } {
   const from = e.type === 'ZoneCreated' ? null : e.data.serialFrom;

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { openStore } from '../../shared/store/open.ts';
 import { migrations } from '../../shared/store/postgres.ts';
 import { createTestDatabase } from '../support/postgres.ts';
-import { checkUpgraded, LEGACY_EVENTS, LEGACY_ZONE, legacyRow } from './old-schema.ts';
+import { checkUpgraded, LEGACY_COLUMNS, LEGACY_EVENTS, LEGACY_NAME_ROWS, LEGACY_ZONE, legacyRow } from './old-schema.ts';
 import { storeContract } from './store.contract.ts';
 
 const db = await createTestDatabase();
@@ -47,21 +47,9 @@ describe('postgres schema upgrade', () => {
 
       assert.deepEqual((await c.query('SELECT max(version) AS v FROM legacy.schema_migrations')).rows, [{ v: 2 }]);
       const cols = await c.query('SELECT version, cause, actor_key, actor_address, actor_peer, actor_user FROM legacy.events ORDER BY version');
-      assert.deepEqual(cols.rows, [
-        { version: 1, cause: 'import', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'importer' },
-        { version: 2, cause: 'update', actor_key: 'old-key.', actor_address: '192.0.2.10', actor_peer: null, actor_user: null },
-        { version: 3, cause: 'transfer-in', actor_key: null, actor_address: null, actor_peer: '192.0.2.1:53', actor_user: null },
-        { version: 4, cause: 'update', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'ops' },
-        { version: 5, cause: 'update', actor_key: 'new-key.', actor_address: null, actor_peer: null, actor_user: null },
-      ]);
+      assert.deepEqual(cols.rows, LEGACY_COLUMNS);
       const rows = await c.query(`SELECT version || ' ' || rname || ' ' || type AS r FROM legacy.event_names ORDER BY version, rname, type`);
-      assert.deepEqual(rows.rows.map((r: { r: string }) => r.r), [
-        '1 example.legacy 2', '1 example.legacy 6', '1 example.legacy.mail 15', '1 example.legacy.ns1 1',
-        '2 example.legacy.ns1 1', '2 example.legacy.www 1',
-        '3 example.legacy.www.a 16',
-        '4 example.legacy.ok 1',
-        '5 example.legacy.www.new 1',
-      ]);
+      assert.deepEqual(rows.rows.map((r: { r: string }) => r.r), LEGACY_NAME_ROWS);
     } finally {
       await c.end();
     }

@@ -10,7 +10,7 @@ import { openStore } from '../../shared/store/open.ts';
 import type { EventQuery } from '../../shared/store/port.ts';
 import { MIGRATIONS, SqliteStore } from '../../shared/store/sqlite.ts';
 import { changed, created } from './events.ts';
-import { checkUpgraded, LEGACY_EVENTS, LEGACY_INDEX_ROWS, LEGACY_ZONE, legacyRow } from './old-schema.ts';
+import { checkUpgraded, LEGACY_COLUMNS, LEGACY_EVENTS, LEGACY_INDEX_ROWS, LEGACY_NAME_ROWS, LEGACY_ZONE, legacyRow } from './old-schema.ts';
 import { storeContract } from './store.contract.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'zonelog-sqlite-'));
@@ -66,21 +66,9 @@ describe('sqlite schema upgrade', () => {
     try {
       assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, MIGRATIONS.length);
       const cols = db.prepare('SELECT version, cause, actor_key, actor_address, actor_peer, actor_user FROM events ORDER BY version').all().map((r) => ({ ...r }));
-      assert.deepEqual(cols, [
-        { version: 1, cause: 'import', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'importer' },
-        { version: 2, cause: 'update', actor_key: 'old-key.', actor_address: '192.0.2.10', actor_peer: null, actor_user: null },
-        { version: 3, cause: 'transfer-in', actor_key: null, actor_address: null, actor_peer: '192.0.2.1:53', actor_user: null },
-        { version: 4, cause: 'update', actor_key: null, actor_address: null, actor_peer: null, actor_user: 'ops' },
-        { version: 5, cause: 'update', actor_key: 'new-key.', actor_address: null, actor_peer: null, actor_user: null },
-      ]);
+      assert.deepEqual(cols, LEGACY_COLUMNS);
       const rows = db.prepare('SELECT rname, type, version FROM event_names ORDER BY version, rname, type').all().map((r) => `${r.version} ${r.rname} ${r.type}`);
-      assert.deepEqual(rows, [
-        '1 example.legacy 2', '1 example.legacy 6', '1 example.legacy.mail 15', '1 example.legacy.ns1 1',
-        '2 example.legacy.ns1 1', '2 example.legacy.www 1',
-        '3 example.legacy.www.a 16',
-        '4 example.legacy.ok 1',
-        '5 example.legacy.www.new 1',
-      ]);
+      assert.deepEqual(rows, LEGACY_NAME_ROWS);
     } finally {
       db.close();
     }
