@@ -69,7 +69,7 @@ export interface EventQuery {
   cause?: string;
   /** 'desc' (default): newest first, continuing below `before`; 'asc': oldest first, above `after`. */
   order?: 'asc' | 'desc';
-  /** Global positions to continue from (exclusive): the cursor of a paginated list. */
+  /** Global positions to continue from (exclusive): the cursor of a paginated list. Either applies whatever the order. */
   before?: number;
   after?: number;
   /** At most this many events (1..10,000). */
@@ -137,13 +137,19 @@ export interface EventStore {
   /** The last version recorded at or before `time` (ISO 8601), or null. */
   versionAt(zone: Name, time: string): Promise<number | null>;
 
-  /** Events matching `q`, in the order asked for. */
+  /**
+   * Events matching `q`, in the order asked for. Throws RangeError for a limit outside 1..10,000,
+   * a name without a zone or not absolute, a subtree without a name, or a time that is not ISO 8601.
+   */
   queryEvents(q: EventQuery): Promise<StoredEvent[]>;
 
   /** Storage used by each zone's events, snapshots and name index. */
   storage(): Promise<ZoneStorage[]>;
 
-  /** Events per time bucket (aligned to multiples of bucketMs since the epoch), non-empty buckets only, oldest first. */
+  /**
+   * Events per time bucket (aligned to multiples of bucketMs since the epoch), non-empty buckets
+   * only, oldest first; since inclusive, until exclusive. bucketMs is a whole number >= 1 (else RangeError).
+   */
   changeRate(q: { zone: Name; since?: string; until?: string; bucketMs: number }): Promise<{ start: string; count: number }[]>;
 
   /** The snapshots a zone has, by version (newest last), without their bodies. */
