@@ -12,7 +12,7 @@ import { makeLogger } from '../shared/log.ts';
 import { progress } from '../shared/progress.ts';
 import { openStore } from '../shared/store/open.ts';
 import { ConcurrencyError, type EventStore } from '../shared/store/port.ts';
-import { snapshotOf } from '../shared/events/codec.ts';
+import { snapshotRecords } from '../shared/events/codec.ts';
 import { loadZoneFile } from '../shared/zone/load.ts';
 import { formatIssue } from '../shared/zone/parser.ts';
 import { printZone } from '../shared/zone/printer.ts';
@@ -433,7 +433,7 @@ async function cmdSnapshot(args: string[], o: Opts): Promise<number> {
   const zone = zoneArg(o);
   return withStore(o, async (store) => {
     const m = await materialize(store, zone);
-    await store.saveSnapshot(snapshotOf(m.index.zone, m.version));
+    await store.saveSnapshot(snapshotRecords(m.index.zone, m.version));
     process.stdout.write(`zone ${zone}: snapshot at version ${m.version} (serial ${m.index.serial})\n`);
     return 0;
   });

@@ -2,7 +2,7 @@
 
 import { Class } from '../../shared/dns/constants.ts';
 import { nameKey, type Name } from '../../shared/dns/name.ts';
-import { zoneFromRecords } from '../../shared/events/codec.ts';
+import { zoneFromSnapshot } from '../../shared/events/codec.ts';
 import type { StoredEvent } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
 import { replay } from './evolve.ts';
@@ -48,7 +48,7 @@ export async function materialize(store: EventStore, zone: Name, asOf: AsOf = 'h
   const key = nameKey(zone);
   const version = await resolveVersion(store, key, asOf);
   const snap = opts.useSnapshot === false ? null : await store.loadSnapshot(key, version);
-  const start = snap ? zoneFromRecords(key, Class.IN, snap.soa, snap.records) : null;
+  const start = snap ? zoneFromSnapshot(snap, Class.IN) : null;
   const index = await replay(store.readZone(key, (snap?.version ?? 0) + 1, version), start, opts.onEvent);
   if (!index) throw new NotFound(`zone ${zone} has no events up to version ${version}`);
   return { index, version, fromSnapshot: snap?.version ?? null };

@@ -61,6 +61,24 @@ export function zoneFromRecords(origin: string, klass: number, soa: string, reco
   return z;
 }
 
+/** A snapshot as text lines, the schema's form. */
 export function snapshotOf(z: Zone, version: number, now = new Date()): Snapshot {
   return { zone: z.origin, version, time: now.toISOString(), ...wholeZone(z) };
+}
+
+/** A snapshot as records in wire form, SOA first: what the server saves (no text to write or parse). */
+export function snapshotRecords(z: Zone, version: number, now = new Date()): Snapshot {
+  const soa = soaOf(z);
+  if (!soa) throw new Error(`zone ${z.origin} has no SOA`);
+  const rrs: RR[] = [soa];
+  for (const rr of recordsOf(z)) if (rr.type !== Type.SOA) rrs.push(rr);
+  return { zone: z.origin, version, serial: soaSerial(soa.rdata), time: now.toISOString(), rrs };
+}
+
+/** The zone a snapshot of either form holds. */
+export function zoneFromSnapshot(s: Snapshot, klass: number): Zone {
+  if (!s.rrs) return zoneFromRecords(s.zone, klass, s.soa, s.records);
+  const z = emptyZone(s.zone, klass);
+  for (const rr of s.rrs) addRecord(z, rr);
+  return z;
 }

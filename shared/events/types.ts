@@ -1,5 +1,6 @@
 // Zone-change events: the immutable facts zonelog stores, one per change, naming who made it.
 
+import type { RR } from '../dns/message.ts';
 import type { Name } from '../dns/name.ts';
 
 /** What caused a change, in the words operators use. */
@@ -59,12 +60,15 @@ export type NewEvent = ZoneEventBody & { id: string; time: string };
 /** An event as stored: its zone, its version in the zone's stream and its global position. */
 export type StoredEvent = NewEvent & { zone: Name; version: number; position: number };
 
-/** A zone's full contents at one version of its stream, so replay can start there. */
-export interface Snapshot {
+/**
+ * A zone's full contents at one version of its stream, so replay can start there. Either as
+ * text (`soa` and the other `records` as lines: the form schemas/events/Snapshot.v1.json
+ * describes) or as records in wire form (`rrs`, SOA first), which the stores keep in a binary
+ * body that loads without parsing text. Snapshots are derived data: either form gives the same zone.
+ */
+export type Snapshot = {
   zone: Name;
   version: number;
   serial: number;
   time: string;
-  soa: string;
-  records: string[];
-}
+} & ({ soa: string; records: string[]; rrs?: undefined } | { rrs: RR[]; soa?: undefined; records?: undefined });

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { Name } from '../dns/name.ts';
 import { eventSerials } from '../events/codec.ts';
+import type { RR } from '../dns/message.ts';
 import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
 import { upcast } from '../events/upcast.ts';
 import { ConcurrencyError, type ExpectedVersion } from './port.ts';
@@ -104,15 +105,64 @@ export function storedEvent(r: EventRow): StoredEvent {
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
+/** The first octets of a binary snapshot body (after gunzip); a JSON body starts with "{". */
+const WIRE_MAGIC = Buffer.from('ZLS2');
+
 /**
- * A snapshot's records, gzip-compressed JSON. A 150k-record zone is ~8 MB of JSON and a few
- * hundred KB compressed; zlib runs on the thread pool, so the event loop keeps answering.
+ * A snapshot body, gzip-compressed: JSON `{soa, records}` for a text snapshot, or for one in
+ * wire form "ZLS2", a record count, and each record as owner (length-prefixed presentation
+ * text, case kept), type, class, TTL, rdata length and rdata. A 150k-record zone is ~8 MB of
+ * JSON; the binary form is smaller and loads several times faster, with no text to parse.
+ * zlib runs on the thread pool, so the event loop keeps answering.
  */
 export async function snapshotBody(s: Snapshot): Promise<Buffer> {
-  return gzipAsync(JSON.stringify({ soa: s.soa, records: s.records }));
+  if (!s.rrs) return gzipAsync(JSON.stringify({ soa: s.soa, records: s.records }));
+  let size = 8;
+  for (const rr of s.rrs) size += 2 + Buffer.byteLength(rr.name, 'latin1') + 10 + rr.rdata.length;
+  const out = Buffer.allocUnsafe(size);
+  WIRE_MAGIC.copy(out, 0);
+  out.writeUInt32BE(s.rrs.length, 4);
+  let o = 8;
+  for (const rr of s.rrs) {
+    const n = out.write(rr.name, o + 2, 'latin1');
+    out.writeUInt16BE(n, o);
+    o += 2 + n;
+    out.writeUInt16BE(rr.type, o);
+    out.writeUInt16BE(rr.class, o + 2);
+    out.writeUInt32BE(rr.ttl, o + 4);
+    out.writeUInt16BE(rr.rdata.length, o + 8);
+    out.set(rr.rdata, o + 10);
+    o += 10 + rr.rdata.length;
+  }
+  return gzipAsync(out.subarray(0, o));
 }
 
 export async function snapshotFromBody(zone: Name, version: number, serial: number, time: string, body: Uint8Array): Promise<Snapshot> {
-  const { soa, records } = JSON.parse((await gunzipAsync(body)).toString('utf8')) as { soa: string; records: string[] };
-  return { zone, version, serial, time, soa, records };
+  const raw = await gunzipAsync(body);
+  if (raw.length < 8 || raw.compare(WIRE_MAGIC, 0, 4, 0, 4) !== 0) {
+    const { soa, records } = JSON.parse(raw.toString('utf8')) as { soa: string; records: string[] };
+    return { zone, version, serial, time, soa, records };
+  }
+  const count = raw.readUInt32BE(4);
+  const rrs: RR[] = new Array(count);
+  let o = 8;
+  const bad = (): never => {
+    throw new Error(`zone ${zone}: snapshot at version ${version} is cut short at octet ${o}`);
+  };
+  for (let i = 0; i < count; i++) {
+    if (o + 2 > raw.length) bad();
+    const n = raw.readUInt16BE(o);
+    if (o + 2 + n + 10 > raw.length) bad();
+    const name = raw.toString('latin1', o + 2, o + 2 + n);
+    o += 2 + n;
+    const len = raw.readUInt16BE(o + 8);
+    if (o + 10 + len > raw.length) bad();
+    // A copy per record: views would keep the whole body alive and travel whole to query threads.
+    const rdata = new Uint8Array(len);
+    rdata.set(raw.subarray(o + 10, o + 10 + len));
+    rrs[i] = { name, type: raw.readUInt16BE(o), class: raw.readUInt16BE(o + 2), ttl: raw.readUInt32BE(o + 4), rdata };
+    o += 10 + len;
+  }
+  if (o !== raw.length) throw new Error(`zone ${zone}: snapshot at version ${version} has ${raw.length - o} octets after its ${count} records`);
+  return { zone, version, serial, time, rrs };
 }
