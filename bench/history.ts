@@ -29,7 +29,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { Class, Type } from '../shared/dns/constants.ts';
 import type { RR } from '../shared/dns/message.ts';
 import { nameKey } from '../shared/dns/name.ts';
-import { snapshotOf, zoneChanged, zoneFromRecords } from '../shared/events/codec.ts';
+import { snapshotOf, zoneChanged, zoneFromSnapshot } from '../shared/events/codec.ts';
 import type { Actor, ChangeCause, NewEvent, Snapshot } from '../shared/events/types.ts';
 import { progress } from '../shared/progress.ts';
 import { openStore } from '../shared/store/open.ts';
@@ -50,8 +50,12 @@ const ZONE = 'bench.test.';
 const BIN = fileURLToPath(new URL('../bin/zonelog.ts', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const STORE_SRC = fileURLToPath(new URL('../shared/store/', import.meta.url));
-/** Bumped whenever the change generator below changes, so a cached store is never reused across it. */
-const GENERATOR = 1;
+/**
+ * Bumped whenever the change generator below changes, so a cached store is never reused across
+ * it. (1 added a PTR at every renewal and a DHCID at every grant, and the zone doubled over the
+ * history; since 2 it stays near its imported size.)
+ */
+const GENERATOR = 2;
 const KEYS = { dhcp1: 'dhcp1-key.', dhcp2: 'dhcp2-key.', ad: 'ad-dc-key.' } as const;
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -129,7 +133,7 @@ interface Meta {
   causes: Record<string, number>;
   kinds: Record<string, number>;
   keys: Record<string, number>;
-  build: { ms: number; eventsPerSec: number; generateMs: number; snapshotOfMs: number; appendMs: number; snapshotSaveWaitMs: number; loadavgAfter: number[] };
+  build: { ms: number; eventsPerSec: number; generateMs: number; snapshotOfMs: number; appendMs: number; snapshotSaveWaitMs: number; loadavgAfter: number[]; appendMsPerTenth?: number[] };
   /** Names for blame, with how many stored events touch each (the ZoneCreated included when the name was in it). */
   blame: { name: string; why: string; events: number }[];
 }
@@ -234,13 +238,19 @@ class Churn {
     let kind: string;
     if (a.length === 0) {
       kind = 'grant';
-      added.push(this.line(`${host} ${this.ttl} IN A ${ip}`), this.ptr(ip, host));
-      if (this.records(host, Type.DHCID).length === 0) added.push(this.line(`${host} ${this.ttl} IN DHCID ${Buffer.from(this.hex(35), 'hex').toString('base64')}`));
-      if (this.rand() < 0.3 && this.records(host, Type.TXT).length === 0) added.push(this.line(`${host} ${this.ttl} IN TXT "31${this.hex(15)}"`));
+      added.push(this.line(`${host} ${this.ttl} IN A ${ip}`));
+      // A client new to the zone also gets its PTR, its DHCID and sometimes an ISC-style TXT;
+      // a host of the imported zone gets back the A it had (the zone file gave it no PTR or DHCID).
+      if (host.startsWith('dhcp-')) {
+        added.push(this.ptr(ip, host), this.line(`${host} ${this.ttl} IN DHCID ${Buffer.from(this.hex(35), 'hex').toString('base64')}`));
+        if (this.rand() < 0.3) added.push(this.line(`${host} ${this.ttl} IN TXT "31${this.hex(15)}"`));
+      }
     } else if (v < 0.7) {
       kind = 'renew';
-      removed.push(...a, ...this.ptrOf(host));
-      added.push(this.line(`${host} ${a[0].ttl} IN A ${ip}`), this.ptr(ip, host));
+      const ptr = this.ptrOf(host);
+      removed.push(...a, ...ptr);
+      added.push(this.line(`${host} ${a[0].ttl} IN A ${ip}`));
+      if (ptr.length) added.push(this.ptr(ip, host));
     } else if (v < 0.93) {
       kind = 'expire';
       removed.push(...a, ...this.ptrOf(host), ...this.records(host, Type.DHCID), ...this.records(host, Type.TXT));
@@ -339,6 +349,7 @@ async function build(dir: string, db: string, zoneFile: string, params: Meta['pa
   let appendMs = 0;
   let snapshotSaveWaitMs = 0;
   let snapshots = 0;
+  const appendMsPerTenth: number[] = [];
   let firstTime = '';
   let lastTime = '';
   const churn = new Churn(zone, 6);
@@ -377,7 +388,11 @@ async function build(dir: string, db: string, zoneFile: string, params: Meta['pa
       if (batch.length === BATCH || i === EVENTS) {
         const a0 = performance.now();
         version = (await store.append(ZONE, batch, version)).version;
-        appendMs += performance.now() - a0;
+        const took = performance.now() - a0;
+        appendMs += took;
+        // Append time by tenth of the build: does it grow with the store?
+        const tenth = Math.min(9, Math.floor(((i - 1) * 10) / EVENTS));
+        appendMsPerTenth[tenth] = (appendMsPerTenth[tenth] ?? 0) + took;
         p.tick(batch.length);
         batch = [];
         for (const s of snaps) {
@@ -425,7 +440,7 @@ async function build(dir: string, db: string, zoneFile: string, params: Meta['pa
     records: { created: createdRecords, head: recordCount(zone) },
     headVersion: EVENTS + 1, headSerial: EVENTS + 1, snapshots, firstTime, lastTime,
     causes, kinds: churn.kinds, keys,
-    build: { ms, eventsPerSec: EVENTS / (ms / 1000), generateMs, snapshotOfMs, appendMs, snapshotSaveWaitMs, loadavgAfter: load() },
+    build: { ms, eventsPerSec: EVENTS / (ms / 1000), generateMs, snapshotOfMs, appendMs, snapshotSaveWaitMs, loadavgAfter: load(), appendMsPerTenth },
     blame,
   };
   writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
@@ -466,7 +481,7 @@ async function asOfParts(db: string, serials: number[]): Promise<AsOfParts[]> {
       const t1 = performance.now();
       const snap = await store.loadSnapshot(ZONE, version);
       const t2 = performance.now();
-      const start = snap ? zoneFromRecords(ZONE, Class.IN, snap.soa, snap.records) : null;
+      const start = snap ? zoneFromSnapshot(snap, Class.IN) : null;
       const t3 = performance.now();
       const index = await replay(store.readZone(ZONE, (snap?.version ?? 0) + 1, version), start);
       const t4 = performance.now();
@@ -662,6 +677,8 @@ async function measure(db: string, meta: Meta, zoneFile: string): Promise<Record
     if (zones.status !== 200) log(`GET /api/v1/zones: HTTP ${zones.status}: the history API is not there; its measures are skipped`);
 
     if (res.apiAvailable) {
+      const st = await get(`${base}/api/v1/storage`);
+      if (st.status === 200) res.storage = (JSON.parse(st.text) as { zones: Record<string, unknown>[] }).zones.find((z) => z.zone === ZONE);
       // as-of: one request first, not counted (JIT, first statements prepared)
       const warm = await get(`${base}/api/v1/zones/${zp}/as-of?serial=${head}&format=json`);
       res.asOfWarmupMs = warm.ms;
@@ -766,7 +783,10 @@ function report(meta: Meta, storeSize: number, r: Record<string, unknown>): stri
   const b = meta.build;
   L.push(`| measure | zonelog | target | notes |`, '|---|---|---|---|');
   L.push(`| store build, ${fmt(EVENTS)} changes | ${fmt(b.ms / 1000, 1)} s (${fmt(b.eventsPerSec)} events/s) | | generate+apply ${fmt(b.generateMs / 1000, 1)} s, snapshotOf ${fmt(b.snapshotOfMs / 1000, 1)} s, append ${fmt(b.appendMs / 1000, 1)} s, waiting for snapshot saves ${fmt(b.snapshotSaveWaitMs / 1000, 1)} s |`);
+  if (b.appendMsPerTenth?.length) L.push(`| append time by tenth of the build | ${b.appendMsPerTenth.map((x) => fmt(x / 1000, 1)).join(', ')} s | | does appending slow down as the store grows? |`);
   L.push(`| store on disk | ${fmt(storeSize / 2 ** 20)} MiB | | ${fmt(meta.headVersion)} events, ${fmt(meta.snapshots)} snapshots (every ${fmt(meta.params.snapshotEvery)} versions) |`);
+  const st = r.storage as { events: number; eventBytes: number; snapshots: number; snapshotBytes: number; indexRows: number } | undefined;
+  if (st) L.push(`| of which (GET /api/v1/storage) | events ${fmt(st.eventBytes / 2 ** 20)} MiB, snapshots ${fmt(st.snapshotBytes / 2 ** 20)} MiB (${fmt(st.snapshots)}), name index ${fmt(st.indexRows)} rows | | event and snapshot bodies only; the rest is indexes and columns |`);
   L.push(`| zonelog serve start on it | ${fmt(r.serverStartMs as number)} ms | | to the first SOA answer; RSS ${fmt((r.serverRssKiBAtStart as number) / 1024)} MiB |`);
   const asOf = r.asOf as { samples: AsOfSample[]; error?: string; rssKiBAfter: number } | undefined;
   if (asOf?.samples.length) {
