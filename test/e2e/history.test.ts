@@ -4,19 +4,19 @@
 // a name and their keys; a revert reaches a real BIND secondary by IXFR; bad requests are refused
 // with {error, code} and change nothing.
 import assert from 'node:assert/strict';
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LOOPBACK, dig, freePort, soaSerial, startBind, waitForSerial, waitUntil, type PeerHandle, type TsigKey } from '../../infra/peers.ts';
 import { Class, Rcode, Type } from '../../shared/dns/constants.ts';
-import { exchangeTcp } from '../../shared/dns/client.ts';
-import { decodeMessage, emptyMessage, encodeMessage, type RR } from '../../shared/dns/message.ts';
+import type { RR } from '../../shared/dns/message.ts';
 import { canonicalRdata } from '../../shared/dns/rdata.ts';
 import { parseRecordLine } from '../../shared/zone/parser.ts';
 import { recordToText } from '../../shared/zone/printer.ts';
 import { withSerial } from '../../shared/zone/zone.ts';
+import { pullZone } from '../../services/secondary/transfer-in.ts';
 import { zonelog, type CliResult } from '../support/cli.ts';
 import { startZonelog, type ServerHandle } from '../support/server.ts';
 import { countBy, record, sendUpdate, tally, tsigKey, type UpdateOutcome, type UpdateRequest } from '../support/updates.ts';
@@ -88,31 +88,16 @@ async function axfr(port: number, zone: string, key?: TsigKey): Promise<Axfr> {
 }
 
 /**
- * A zone by AXFR from our own client, started at once: a dig process would start tens of
- * milliseconds late, and the updates run at more than a thousand a second.
+ * A zone by AXFR with the project's own strict transfer client (the secondary service's), started
+ * at once: a dig process would start tens of milliseconds late, and the updates run at more
+ * than a thousand a second.
  */
 async function axfrNow(port: number, zone: string): Promise<Axfr> {
-  const query = encodeMessage(emptyMessage({ id: randomInt(0x10000), question: [{ name: zone, type: Type.AXFR, class: Class.IN }] }));
-  const records: string[] = [];
-  let soas = 0;
-  let bad = '';
-  await exchangeTcp(LOOPBACK, port, query, {
-    timeoutMs: 30_000,
-    done: (reply) => {
-      const d = decodeMessage(reply);
-      if (!d.ok || d.value.rcode !== Rcode.NOERROR) {
-        bad = d.ok ? `RCODE ${d.value.rcode}` : d.error.message;
-        return true;
-      }
-      for (const rr of d.value.answer) {
-        records.push(canonical(recordToText(rr)));
-        if (rr.type === Type.SOA) soas++;
-      }
-      return soas >= 2;
-    },
-  });
-  assert.equal(bad, '', `AXFR of ${zone} from port ${port}`);
-  return axfrOf(records, `AXFR from port ${port}`);
+  const p = await pullZone(zone, null, { address: LOOPBACK, port }, { axfr: true });
+  assert.equal(p.kind, 'axfr', `AXFR of ${zone} from port ${port}`);
+  if (p.kind !== 'axfr') throw new Error('unreachable');
+  assert.ok(p.records.length >= 2, `AXFR from port ${port}: ${p.records.length} records`);
+  return { serial: serialOfSoaLine(canonical(recordToText(p.soa))), lines: p.records.map((rr) => canonical(recordToText(rr))).sort() };
 }
 
 function axfrOf(records: string[], what: string): Axfr {
