@@ -94,13 +94,22 @@ async function serveReads(): Promise<void> {
   const store = await openStore((workerData as { url: string }).url);
   const read = readHere(store);
   const credit = new Map<number, () => void>();
+  // A whole zone (as-of, or a diff that compares two) costs hundreds of MB while it is built:
+  // one at a time, so concurrent requests queue instead of holding several zones at once.
+  let heavy: Promise<unknown> = Promise.resolve();
+  const isHeavy = (path: string): boolean => /\/(as-of|diff)$/.test(path);
   port.on('message', (m: ToReader) => {
     if (m.t === 'more') {
       credit.get(m.id)?.();
       return;
     }
     void (async () => {
-      const r = await read(m.req);
+      let r: Reply;
+      if (isHeavy(m.req.path)) {
+        const turn = heavy.then(() => read(m.req));
+        heavy = turn.catch(() => undefined);
+        r = await turn;
+      } else r = await read(m.req);
       if (!('ndjson' in r)) {
         const body = 'json' in r ? JSON.stringify(r.json) + '\n' : 'text' in r ? r.text : r.raw;
         const headers = 'json' in r ? { 'content-type': 'application/json' } : 'text' in r ? { 'content-type': 'text/plain; charset=utf-8', ...r.headers } : r.headers;
