@@ -429,7 +429,7 @@ export class PostgresStore implements EventStore {
     const bounds = q.zone === undefined ? {} : versionBounds(q, await at(q.before), await at(q.after));
     const s = escapeIdentifier(this.schema);
     const params: (string | number)[] = [];
-    const sql = eventQuerySql(q, bounds, { table: (t) => `${s}.${t}`, join: 'JOIN' }, COLUMNS, (v) => {
+    const sql = eventQuerySql(q, bounds, { table: (t) => `${s}.${t}`, nameTables: ['event_names'], join: 'JOIN' }, COLUMNS, (v) => {
       params.push(v);
       return `$${params.length}`;
     });

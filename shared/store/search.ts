@@ -68,10 +68,17 @@ export interface VersionBounds {
   above?: number;
 }
 
+export type NameTable = 'event_names' | 'event_names_recent';
+
 /** How one SQL dialect writes what the query needs. */
 export interface Dialect {
   /** The table's name as the adapter qualifies it. */
-  table(name: 'events' | 'event_names'): string;
+  table(name: 'events' | NameTable): string;
+  /**
+   * The tables that hold name index rows: event_names, and for SQLite also the rows appends
+   * staged and no merge has moved yet. All of one event's rows are in the same table.
+   */
+  nameTables: readonly NameTable[];
   /** SQLite: CROSS JOIN, which makes the left side the outer loop; PostgreSQL: JOIN. */
   join: string;
 }
@@ -87,7 +94,6 @@ export interface Dialect {
 export function eventQuerySql(q: CheckedQuery, bounds: VersionBounds, d: Dialect, columns: string[], param: (v: string | number) => string): string {
   const cols = columns.map((c) => `e.${c}`).join(', ');
   const events = d.table('events');
-  const names = d.table('event_names');
   const dir = q.order === 'asc' ? 'ASC' : 'DESC';
   // A cursor that became a version bound needs no position filter besides.
   const before = bounds.below === undefined ? q.before : undefined;
@@ -113,37 +119,43 @@ export function eventQuerySql(q: CheckedQuery, bounds: VersionBounds, d: Dialect
   if (q.zone !== undefined && (q.rname !== undefined || q.type !== undefined)) {
     const zone = q.zone;
     const outer = `SELECT ${cols} FROM ${events} AS e WHERE e.zone = ${param(zone)} AND e.version IN`;
-    // A subtree is two ranges of the index's (zone, rname) prefix, K and K.…K/: one range with
-    // an OR in it is read as a scan of the zone's rows, and one range from K itself would also
-    // read every sibling sorting just after it (K-1 … K-99999). The root's subtree is everything.
-    const arm = (name?: () => string): string => {
-      const w = [`zone = ${param(zone)}`];
-      if (name) w.push(name());
-      if (q.type !== undefined) w.push(`type = ${param(q.type)}`);
-      return `SELECT DISTINCT version FROM ${names} WHERE ${versionBound('', w).join(' AND ')}`;
-    };
-    const k = q.rname;
-    let driver: string;
-    if (k === undefined || (q.subtree && k === '')) driver = arm();
-    else if (!q.subtree) driver = arm(() => `rname = ${param(k)}`);
-    else driver = `${arm(() => `rname = ${param(k)}`)} UNION ${arm(() => `rname >= ${param(`${k}.`)} AND rname < ${param(`${k}/`)}`)}`;
     const filtered = [q.since, q.until, q.key, q.address, q.peer, q.user, q.cause, before, after].some((v) => v !== undefined);
-    let inner: string;
-    // Without them, the index alone answers (and for a type, in the order it is kept).
-    if (!filtered) inner = `${driver} ORDER BY version ${dir} LIMIT ${param(q.limit)}`;
-    else {
+    // The first `limit` versions found through one table of name rows.
+    const inner = (names: string): string => {
+      // A subtree is two ranges of the index's (zone, rname) prefix, K and K.…K/: one range with
+      // an OR in it is read as a scan of the zone's rows, and one range from K itself would also
+      // read every sibling sorting just after it (K-1 … K-99999). The root's subtree is everything.
+      const arm = (name?: () => string): string => {
+        const w = [`zone = ${param(zone)}`];
+        if (name) w.push(name());
+        if (q.type !== undefined) w.push(`type = ${param(q.type)}`);
+        return `SELECT DISTINCT version FROM ${names} WHERE ${versionBound('', w).join(' AND ')}`;
+      };
+      const k = q.rname;
+      let driver: string;
+      if (k === undefined || (q.subtree && k === '')) driver = arm();
+      else if (!q.subtree) driver = arm(() => `rname = ${param(k)}`);
+      else driver = `${arm(() => `rname = ${param(k)}`)} UNION ${arm(() => `rname >= ${param(`${k}.`)} AND rname < ${param(`${k}/`)}`)}`;
+      // Without them, the index alone answers (and for a type, in the order it is kept).
+      if (!filtered) return `${driver} ORDER BY version ${dir} LIMIT ${param(q.limit)}`;
       // The other filters need each candidate's row, but not its body.
       const on = `f.zone = ${param(zone)} AND f.version = n.version`;
-      inner = `SELECT n.version FROM (${driver}) AS n ${d.join} ${events} AS f ON ${on} WHERE ${filters('f', []).join(' AND ')} ORDER BY n.version ${dir} LIMIT ${param(q.limit)}`;
-    }
-    return `${outer} (${inner}) ORDER BY e.version ${dir}`;
+      return `SELECT n.version FROM (${driver}) AS n ${d.join} ${events} AS f ON ${on} WHERE ${filters('f', []).join(' AND ')} ORDER BY n.version ${dir} LIMIT ${param(q.limit)}`;
+    };
+    // Each table gives its own first `limit`, in its own index order, and the first `limit` of
+    // those are the answer: one union of both tables would have to be sorted whole.
+    const parts = d.nameTables.map((t) => inner(d.table(t)));
+    const list = parts.length === 1 ? parts[0] : parts.map((p) => `SELECT version FROM (${p})`).join(' UNION ALL ');
+    return `${outer} (${list}) ORDER BY e.version ${dir} LIMIT ${param(q.limit)}`;
   }
   const where: string[] = [];
   if (q.zone !== undefined) where.push(`e.zone = ${param(q.zone)}`);
   versionBound('e.', where);
   filters('e', where);
   if (q.type !== undefined) {
-    where.push(`EXISTS (SELECT 1 FROM ${names} AS n WHERE n.zone = e.zone AND n.type = ${param(q.type)} AND n.version = e.version)`);
+    const type = q.type;
+    const exists = (t: NameTable) => `EXISTS (SELECT 1 FROM ${d.table(t)} AS n WHERE n.zone = e.zone AND n.type = ${param(type)} AND n.version = e.version)`;
+    where.push(`(${d.nameTables.map(exists).join(' OR ')})`);
   }
   // Within one zone, version order is position order, and (zone, version) is indexed.
   const by = q.zone !== undefined ? 'e.version' : 'e.position';

@@ -1,18 +1,11 @@
 // The SQLite append thread: takes appends off the main thread, so an fsync never stalls queries.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ConcurrencyError, type AppendResult, type ExpectedVersion } from './port.ts';
-import type { EventInsert } from './rows.ts';
-import { SqliteStore } from './sqlite.ts';
+import { MERGE_NAMES_AT, SqliteStore, type GroupAppend, type GroupOutcome } from './sqlite.ts';
 
-export interface AppendRequest {
+export interface AppendRequest extends GroupAppend {
   id: number;
-  /** The zone's key (nameKey form). */
-  zone: string;
-  /** Checked and encoded on the sending side (eventInserts), name index rows and all. */
-  rows: EventInsert[];
-  expected: ExpectedVersion;
-  after?: string;
 }
 
 export type AppendReply =
@@ -20,18 +13,44 @@ export type AppendReply =
   | { id: number; concurrency: { zone: string; expected: ExpectedVersion; actual: number } }
   | { id: number; error: string };
 
+/** Without appends for this long, the staged name rows are merged however few they are. */
+const IDLE_MERGE_MS = 1000;
+
 const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs?: number };
 const store = new SqliteStore(path, { busyTimeoutMs });
 const port = parentPort!;
-// node:sqlite is synchronous: requests run one at a time in arrival order, each its own transaction.
-port.on('message', (r: AppendRequest) => {
-  store.appendRows(r.zone, r.rows, r.expected, r.after).then(
-    (ok) => port.postMessage({ id: r.id, ok } satisfies AppendReply),
-    (e: unknown) => {
-      const reply: AppendReply = e instanceof ConcurrencyError
-        ? { id: r.id, concurrency: { zone: e.zone, expected: e.expected, actual: e.actual } }
-        : { id: r.id, error: (e as Error).message };
-      port.postMessage(reply);
-    },
-  );
+
+function reply(id: number, o: GroupOutcome): AppendReply {
+  if ('ok' in o) return { id, ok: o.ok };
+  const e = o.err;
+  return e instanceof ConcurrencyError
+    ? { id, concurrency: { zone: e.zone, expected: e.expected, actual: e.actual } }
+    : { id, error: (e as Error).message };
+}
+
+/** Merges the staged name rows (see MIGRATIONS step 3); a failure leaves them staged, where searches still find them. */
+function merge(): void {
+  try {
+    store.mergeNames();
+  } catch (e) {
+    process.emitWarning(`merging the staged name index rows failed; they stay staged: ${(e as Error).message}`);
+  }
+}
+
+const idle = setTimeout(() => {
+  if (store.stagedNames > 0) merge();
+}, IDLE_MERGE_MS);
+idle.unref();
+
+// node:sqlite is synchronous, so requests queue here while a commit syncs. Everything waiting
+// when a commit ends goes into the next transaction together, in arrival order, so under load
+// one sync covers several batches instead of one each.
+port.on('message', (first: AppendRequest) => {
+  const group = [first];
+  for (let m; (m = receiveMessageOnPort(port)); ) group.push(m.message as AppendRequest);
+  const outcomes = store.appendGroup(group);
+  for (let i = 0; i < group.length; i++) port.postMessage(reply(group[i].id, outcomes[i]));
+  // After the answers, and after any request that came meanwhile: never ahead of an append.
+  if (store.stagedNames >= MERGE_NAMES_AT) setImmediate(() => store.stagedNames >= MERGE_NAMES_AT && merge());
+  idle.refresh();
 });

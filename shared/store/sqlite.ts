@@ -104,9 +104,28 @@ export const MIGRATIONS: readonly Step[] = [
     // Filters by type alone, in version order.
     db.exec('CREATE INDEX event_names_zone_type ON event_names (zone, type, version)');
   },
+  // 3: the name index is written in two steps, as a log-structured tree is. An append puts its
+  // rows here, at the end of an unindexed table: a page or two per commit, where inserting them
+  // into event_names dirties a leaf page per name, far apart, and every page dirtied is written
+  // to the WAL and synced with the commit. mergeNames moves them into event_names in key order,
+  // thousands at a time, so each leaf is written once for many rows. Searches read both tables.
+  `
+  CREATE TABLE event_names_recent (
+    zone    TEXT    NOT NULL,
+    rname   TEXT    NOT NULL,
+    type    INTEGER NOT NULL,
+    version INTEGER NOT NULL
+  );
+  -- A search by type alone looks a candidate event up here by version; versions only grow, so
+  -- this index is written at its end, a page per commit.
+  CREATE INDEX event_names_recent_version ON event_names_recent (zone, version, type);
+  `,
 ];
 
-const DIALECT: Dialect = { table: (t) => t, join: 'CROSS JOIN' };
+/** Staged name rows (event_names_recent) at which an append, or the append thread, merges them. */
+export const MERGE_NAMES_AT = 16_384;
+
+const DIALECT: Dialect = { table: (t) => t, nameTables: ['event_names', 'event_names_recent'], join: 'CROSS JOIN' };
 
 const COLUMNS = ['position', 'id', 'zone', 'version', 'type', 'schema_version', 'time', 'data'];
 const EVENT_COLUMNS = COLUMNS.join(', ');
@@ -131,6 +150,16 @@ function eventRow(r: Row): EventRow {
   };
 }
 
+/** One append of a group (appendGroup): the zone's key, rows eventInserts made, and its preconditions. */
+export interface GroupAppend {
+  zone: string;
+  rows: EventInsert[];
+  expected: ExpectedVersion;
+  after?: string;
+}
+
+export type GroupOutcome = { ok: AppendResult } | { err: unknown };
+
 function isUniqueViolation(e: unknown, columns: string): boolean {
   return e instanceof Error && (e as { errcode?: number }).errcode === 2067 /* SQLITE_CONSTRAINT_UNIQUE */ && e.message.includes(columns);
 }
@@ -142,11 +171,14 @@ export class SqliteStore implements EventStore {
   readonly #db: DatabaseSync;
   readonly #q: Record<
     | 'streamVersion' | 'insert' | 'insertName' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot'
-    | 'knownIds' | 'idAt' | 'atPosition' | 'storage' | 'snapshots' | 'countRanges',
+    | 'knownIds' | 'idAt' | 'atPosition' | 'storage' | 'snapshots' | 'countRanges' | 'staged' | 'merge' | 'clearStaged',
     StatementSync
   >;
   /** Statements for the shapes of query asked so far (a few dozen at most in practice). */
   readonly #shapes = new Map<string, StatementSync>();
+
+  /** Name rows this connection knows to be staged, not yet merged (other connections stage too). */
+  #staged = 0;
 
   readonly #writer: Worker | null = null;
   readonly #waiting = new Map<number, { resolve: (r: AppendResult) => void; reject: (e: Error) => void }>();
@@ -168,7 +200,10 @@ export class SqliteStore implements EventStore {
       insert: p(`INSERT INTO events (id, zone, version, type, schema_version, serial_from, serial_to, time, data,
                                      cause, actor_key, actor_address, actor_peer, actor_user)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertName: p('INSERT INTO event_names (zone, rname, type, version) VALUES (?, ?, ?, ?)'),
+      insertName: p('INSERT INTO event_names_recent (zone, rname, type, version) VALUES (?, ?, ?, ?)'),
+      staged: p('SELECT count(*) AS n FROM event_names_recent'),
+      merge: p('INSERT INTO event_names (zone, rname, type, version) SELECT zone, rname, type, version FROM event_names_recent ORDER BY zone, rname, type, version'),
+      clearStaged: p('DELETE FROM event_names_recent'),
       upsertStream: p(`INSERT INTO streams (zone, version, serial) VALUES (?, ?, ?)
                        ON CONFLICT (zone) DO UPDATE SET version = excluded.version, serial = excluded.serial`),
       range: p(`SELECT ${EVENT_COLUMNS} FROM events WHERE zone = ? AND version BETWEEN ? AND ? ORDER BY version LIMIT ?`),
@@ -191,13 +226,14 @@ export class SqliteStore implements EventStore {
         FROM streams AS s
         LEFT JOIN (SELECT zone, count(*) AS n, sum(octet_length(data)) AS bytes, min(time) AS first, max(time) AS last FROM events GROUP BY zone) AS e ON e.zone = s.zone
         LEFT JOIN (SELECT zone, count(*) AS n, sum(length(body)) AS bytes FROM snapshots GROUP BY zone) AS sn ON sn.zone = s.zone
-        LEFT JOIN (SELECT zone, count(*) AS n FROM event_names GROUP BY zone) AS x ON x.zone = s.zone
+        LEFT JOIN (SELECT zone, count(*) AS n FROM (SELECT zone FROM event_names UNION ALL SELECT zone FROM event_names_recent) GROUP BY zone) AS x ON x.zone = s.zone
         ORDER BY s.zone`),
       snapshots: p('SELECT version, serial, time FROM snapshots WHERE zone = ? ORDER BY version'),
       // The ranges come as JSON [[start, lo, hi], ...]: one statement for all of them.
       countRanges: p(`SELECT r.value ->> 0 AS start, (SELECT count(*) FROM events WHERE zone = ? AND time >= r.value ->> 1 AND time < r.value ->> 2) AS n
                       FROM json_each(?) AS r ORDER BY r.key`),
     };
+    this.#staged = Number(this.#q.staged.get()?.n ?? 0);
     if (options.appendThread && path !== ':memory:') {
       const w = new Worker(new URL('./sqlite-append-thread.ts', import.meta.url), { workerData: { path, busyTimeoutMs: options.busyTimeoutMs } });
       w.on('message', (r: AppendReply) => {
@@ -260,38 +296,98 @@ export class SqliteStore implements EventStore {
         this.#writer!.postMessage({ id, zone: key, rows, expected, after: opts.after } satisfies AppendRequest);
       });
     }
-    return this.appendRows(key, rows, expected, opts.after);
+    const r = await this.appendRows(key, rows, expected, opts.after);
+    if (this.#staged >= MERGE_NAMES_AT) this.mergeNames();
+    return r;
   }
 
   /** The append transaction itself, for rows eventInserts made. */
   async appendRows(key: string, rows: EventInsert[], expected: ExpectedVersion, after?: string): Promise<AppendResult> {
+    const [r] = this.appendGroup([{ zone: key, rows, expected, after }]);
+    if ('err' in r) throw r.err;
+    return r.ok;
+  }
+
+  /**
+   * Several appends in one transaction, so one sync makes all of them durable: group commit
+   * across batches, for the append thread, which takes every request waiting for it at once.
+   * Each append runs in its own savepoint, in order, so it sees the ones before it, and a
+   * failure undoes only its own rows and gets the error it would have got alone.
+   */
+  appendGroup(group: readonly GroupAppend[]): GroupOutcome[] {
+    const db = this.#db;
+    const out: GroupOutcome[] = [];
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const a of group) {
+        db.exec('SAVEPOINT append');
+        try {
+          out.push({ ok: this.#insert(a) });
+        } catch (e) {
+          db.exec('ROLLBACK TO append');
+          out.push({ err: this.#appendError(e, a) });
+        }
+        db.exec('RELEASE append');
+      }
+      db.exec('COMMIT');
+    } catch (e) {
+      // Only the transaction itself fails here (BEGIN, a savepoint, COMMIT): nothing is stored.
+      if (db.isTransaction) db.exec('ROLLBACK');
+      return group.map(() => ({ err: e }));
+    }
+    for (let i = 0; i < group.length; i++) if ('ok' in out[i]) for (const r of group[i].rows) this.#staged += r.names.length;
+    return out;
+  }
+
+  /** Name rows staged by appends on this connection and not merged since. */
+  get stagedNames(): number {
+    return this.#staged;
+  }
+
+  /**
+   * Moves the staged name rows into event_names, in key order, in one transaction: each leaf
+   * page of the index is written once for all the rows that land on it. Returns how many moved.
+   */
+  mergeNames(): number {
     const db = this.#db;
     db.exec('BEGIN IMMEDIATE');
     try {
-      let version = this.#version(key);
-      checkExpected(key, expected, version);
-      if (after !== undefined && String(this.#q.idAt.get(key, version)?.id ?? '') !== after) throw new ConcurrencyError(key, expected, version);
-      let position = 0;
-      for (const r of rows) {
-        version++;
-        position = Number(this.#q.insert.run(
-          r.id, key, version, r.type, r.schemaVersion, r.serialFrom, r.serialTo, r.time, r.data,
-          r.cause, r.actorKey, r.actorAddress, r.actorPeer, r.actorUser,
-        ).lastInsertRowid);
-        for (let i = 0; i < r.names.length; i++) this.#q.insertName.run(key, r.names[i], r.types[i], version);
-      }
-      this.#q.upsertStream.run(key, version, rows[rows.length - 1].serialTo);
+      const n = Number(this.#q.merge.run().changes);
+      this.#q.clearStaged.run();
       db.exec('COMMIT');
-      return { version, position };
+      this.#staged = 0;
+      return n;
     } catch (e) {
       if (db.isTransaction) db.exec('ROLLBACK');
-      if (isUniqueViolation(e, 'events.zone, events.version')) throw new ConcurrencyError(key, expected, this.#version(key));
-      if (isUniqueViolation(e, 'events.id')) {
-        const known = this.#q.knownIds.all(JSON.stringify(rows.map((r) => r.id))).map((r) => String(r.id));
-        throw duplicateIdError(key, known);
-      }
       throw e;
     }
+  }
+
+  #insert({ zone: key, rows, expected, after }: GroupAppend): AppendResult {
+    let version = this.#version(key);
+    checkExpected(key, expected, version);
+    if (after !== undefined && String(this.#q.idAt.get(key, version)?.id ?? '') !== after) throw new ConcurrencyError(key, expected, version);
+    let position = 0;
+    for (const r of rows) {
+      version++;
+      position = Number(this.#q.insert.run(
+        r.id, key, version, r.type, r.schemaVersion, r.serialFrom, r.serialTo, r.time, r.data,
+        r.cause, r.actorKey, r.actorAddress, r.actorPeer, r.actorUser,
+      ).lastInsertRowid);
+      for (let i = 0; i < r.names.length; i++) this.#q.insertName.run(key, r.names[i], r.types[i], version);
+    }
+    this.#q.upsertStream.run(key, version, rows[rows.length - 1].serialTo);
+    return { version, position };
+  }
+
+  /** The port's error for a failed append, read inside its transaction. */
+  #appendError(e: unknown, { zone: key, rows, expected }: GroupAppend): unknown {
+    if (isUniqueViolation(e, 'events.zone, events.version')) return new ConcurrencyError(key, expected, this.#version(key));
+    if (isUniqueViolation(e, 'events.id')) {
+      const known = this.#q.knownIds.all(JSON.stringify(rows.map((r) => r.id))).map((r) => String(r.id));
+      return duplicateIdError(key, known);
+    }
+    return e;
   }
 
   async *readZone(zone: Name, from = 1, to = LAST_VERSION): AsyncIterable<StoredEvent> {
@@ -425,6 +521,15 @@ export class SqliteStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.#writer) await this.#writer.terminate();
-    if (this.#db.isOpen) this.#db.close();
+    if (this.#db.isOpen) {
+      // Leaves the index whole for whoever opens the file next; a failure here loses nothing,
+      // since searches read the staged rows too.
+      try {
+        if (Number(this.#q.staged.get()?.n ?? 0) > 0) this.mergeNames();
+      } catch {
+        // busy with another process's write, or read-only: the rows stay staged
+      }
+      this.#db.close();
+    }
   }
 }

@@ -8,7 +8,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
 import { openStore } from '../../shared/store/open.ts';
 import type { EventQuery } from '../../shared/store/port.ts';
-import { MIGRATIONS, SqliteStore } from '../../shared/store/sqlite.ts';
+import { MERGE_NAMES_AT, MIGRATIONS, SqliteStore } from '../../shared/store/sqlite.ts';
+import { eventInserts } from '../../shared/store/rows.ts';
+import { ConcurrencyError } from '../../shared/store/port.ts';
 import { changed, created } from './events.ts';
 import { checkUpgraded, LEGACY_COLUMNS, LEGACY_EVENTS, LEGACY_INDEX_ROWS, LEGACY_NAME_ROWS, LEGACY_ZONE, legacyRow } from './old-schema.ts';
 import { storeContract } from './store.contract.ts';
@@ -120,6 +122,135 @@ describe('sqlite query plans', () => {
       fromIndex({ type: 16, ...all }, byType);
       // The events found are the ones the names say.
       assert.deepEqual((await store.queryEvents({ zone: Z, name: `h7.sub2.${Z}`, limit: 50 })).map((e) => e.version), [358, 308, 258, 208, 158, 108, 58, 8]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('sqlite group commit', () => {
+  it('appends in one transaction each keep their own outcome: a refused one stores nothing, the ones after it still land', async () => {
+    const store = new SqliteStore(join(root, 'group.db'));
+    try {
+      const A = 'a.example.', B = 'b.example.';
+      const first = [created(A, 1)];
+      const second = [changed(A, 1, 2)];
+      // Expects version 1, but `second` comes before it in the same transaction: refused.
+      const stale = [changed(A, 1, 3)];
+      const third = [changed(A, 2, 3), changed(A, 3, 4)];
+      const other = [created(B, 7)];
+      const out = store.appendGroup([
+        { zone: A, rows: eventInserts(A, first), expected: 'no-zone' },
+        { zone: A, rows: eventInserts(A, second), expected: 1, after: first[0].id },
+        { zone: A, rows: eventInserts(A, stale), expected: 1 },
+        { zone: A, rows: eventInserts(A, third), expected: 2, after: second[0].id },
+        { zone: B, rows: eventInserts(B, other), expected: 'no-zone' },
+      ]);
+      assert.deepEqual(out.map((o) => ('ok' in o ? o.ok.version : (o.err as Error).constructor.name)), [1, 2, 'ConcurrencyError', 4, 1]);
+      assert.ok((out[2] as { err: unknown }).err instanceof ConcurrencyError);
+      const ids = async (z: string) => { const r = []; for await (const e of store.readZone(z)) r.push(e.id); return r; };
+      assert.deepEqual(await ids(A), [first[0].id, second[0].id, third[0].id, third[1].id]);
+      assert.deepEqual(await ids(B), [other[0].id]);
+      assert.equal((await store.head(A))?.serial, 4);
+      // The refused append left no name index rows either.
+      assert.deepEqual((await store.queryEvents({ zone: A, name: `host3.${A}`, limit: 10 })).map((e) => e.id), [third[0].id]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('sqlite staged name index', () => {
+  it('a search finds names whether their rows are staged, merged, or some of each, in the same order', async () => {
+    const file = join(root, 'staged.db');
+    const store = new SqliteStore(file);
+    const Z = 'example.com.';
+    const search = async () => {
+      const q = (x: Omit<EventQuery, 'limit' | 'zone'>) => store.queryEvents({ zone: Z, limit: 7, ...x }).then((r) => r.map((e) => e.version));
+      return {
+        name: await q({ name: `h3.sub1.${Z}` }),
+        asc: await q({ name: `h3.sub1.${Z}`, order: 'asc' }),
+        subtree: await q({ name: `sub1.${Z}`, subtree: true }),
+        type: await q({ type: 16 }),
+        typeFiltered: await q({ type: 16, cause: 'update' }),
+        allZonesType: (await store.queryEvents({ type: 16, limit: 5 })).map((e) => e.version),
+      };
+    };
+    try {
+      const events = [created(Z, 1)];
+      for (let i = 1; i < 120; i++) events.push(changed(Z, i, i + 1, { records: [`h${i % 10}.sub${i % 2}.${Z} 300 IN ${i % 2 ? 'A 192.0.2.1' : 'TXT "x"'}`] }));
+      await store.append(Z, events.slice(0, 60), 'no-zone');
+      assert.ok(store.stagedNames > 0);
+      const before = await search();
+      // Half merged, half staged: the answers are the same as the staged part grows.
+      assert.ok(store.mergeNames() > 0);
+      assert.equal(store.stagedNames, 0);
+      assert.deepEqual(await search(), before);
+      await store.append(Z, events.slice(60), 60);
+      const mixed = await search();
+      // events[i] is version i + 1 and names h(i % 10).sub(i % 2): an A record for odd i, TXT for even.
+      assert.deepEqual(mixed.name, [114, 104, 94, 84, 74, 64, 54]);
+      assert.deepEqual(mixed.asc, [4, 14, 24, 34, 44, 54, 64]);
+      assert.deepEqual(mixed.type, [119, 117, 115, 113, 111, 109, 107]);
+      assert.deepEqual(mixed.typeFiltered, mixed.type);
+      assert.deepEqual(mixed.allZonesType, [119, 117, 115, 113, 111]);
+      assert.deepEqual(mixed.subtree, [120, 118, 116, 114, 112, 110, 108]);
+      const rows = (await store.storage())[0].indexRows;
+      assert.ok(store.stagedNames > 0 && rows > store.stagedNames);
+      store.mergeNames();
+      assert.deepEqual(await search(), mixed);
+      assert.equal((await store.storage())[0].indexRows, rows);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an append that stages enough name rows merges them; closing the store merges the rest', async () => {
+    const file = join(root, 'merge-at.db');
+    const Z = 'example.com.';
+    const store = new SqliteStore(file);
+    let rows = 0;
+    try {
+      const records = Array.from({ length: MERGE_NAMES_AT }, (_, i) => `n${i}.${Z} 300 IN A 192.0.2.1`);
+      await store.append(Z, [created(Z, 1)], 'no-zone');
+      await store.append(Z, [changed(Z, 1, 2, { records })], 1);
+      assert.equal(store.stagedNames, 0, 'merged by the append that reached the threshold');
+      await store.append(Z, [changed(Z, 2, 3)], 2);
+      assert.equal(store.stagedNames, 1);
+      rows = (await store.storage())[0].indexRows;
+      assert.ok(rows > MERGE_NAMES_AT);
+    } finally {
+      await store.close();
+    }
+    const db = new DatabaseSync(file);
+    try {
+      assert.equal(db.prepare('SELECT count(*) AS n FROM event_names_recent').get()?.n, 0);
+      assert.equal(db.prepare('SELECT count(*) AS n FROM event_names').get()?.n, rows);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('the append thread merges what it staged once appends pause, and searches find the names throughout', async () => {
+    const file = join(root, 'idle-merge.db');
+    const Z = 'example.com.';
+    const store = await openStore(`sqlite:${file}`, { appendThread: true });
+    const staged = () => {
+      const db = new DatabaseSync(file);
+      try {
+        return Number(db.prepare('SELECT count(*) AS n FROM event_names_recent').get()?.n);
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      await store.append(Z, [created(Z, 1), changed(Z, 1, 2, { records: [`busy.${Z} 300 IN A 192.0.2.7`] })], 'no-zone');
+      assert.ok(staged() > 0, 'staged by the append');
+      assert.deepEqual((await store.queryEvents({ zone: Z, name: `busy.${Z}`, limit: 5 })).map((e) => e.version), [2]);
+      const deadline = Date.now() + 5000;
+      while (staged() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(staged(), 0, 'merged within 5 s of the last append');
+      assert.deepEqual((await store.queryEvents({ zone: Z, name: `busy.${Z}`, limit: 5 })).map((e) => e.version), [2]);
     } finally {
       await store.close();
     }
