@@ -28,17 +28,27 @@ function reply(id: number, o: GroupOutcome): AppendReply {
     : { id, error: (e as Error).message };
 }
 
-/** Merges the staged name rows (see MIGRATIONS step 3); a failure leaves them staged, where searches still find them. */
-function merge(): void {
-  try {
-    store.mergeNames();
-  } catch (e) {
-    process.emitWarning(`merging the staged name index rows failed; they stay staged: ${(e as Error).message}`);
-  }
+/**
+ * Merges the staged name rows (see MIGRATIONS step 3) one step per turn, so an append waits at
+ * most for one step. A failure leaves them staged, where searches still find them, and the next
+ * append or pause tries again.
+ */
+let stepping = false;
+function mergeSteps(): void {
+  if (stepping) return;
+  stepping = true;
+  setImmediate(function step() {
+    try {
+      if (store.mergeNamesStep()) return void setImmediate(step);
+    } catch (e) {
+      process.emitWarning(`merging the staged name index rows failed; they stay staged: ${(e as Error).message}`);
+    }
+    stepping = false;
+  });
 }
 
 const idle = setTimeout(() => {
-  if (store.stagedNames > 0) merge();
+  if (store.stagedNames > 0 || store.merging) mergeSteps();
 }, IDLE_MERGE_MS);
 idle.unref();
 
@@ -51,6 +61,6 @@ port.on('message', (first: AppendRequest) => {
   const outcomes = store.appendGroup(group);
   for (let i = 0; i < group.length; i++) port.postMessage(reply(group[i].id, outcomes[i]));
   // After the answers, and after any request that came meanwhile: never ahead of an append.
-  if (store.stagedNames >= MERGE_NAMES_AT) setImmediate(() => store.stagedNames >= MERGE_NAMES_AT && merge());
+  if (store.stagedNames >= MERGE_NAMES_AT || store.merging) mergeSteps();
   idle.refresh();
 });

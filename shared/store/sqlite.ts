@@ -107,10 +107,13 @@ export const MIGRATIONS: readonly Step[] = [
   // 3: the name index is written in two steps, as a log-structured tree is. An append puts its
   // rows here, at the end of an unindexed table: a page or two per commit, where inserting them
   // into event_names dirties a leaf page per name, far apart, and every page dirtied is written
-  // to the WAL and synced with the commit. mergeNames moves them into event_names in key order,
-  // thousands at a time, so each leaf is written once for many rows. Searches read both tables.
+  // to the WAL and synced with the commit. mergeNamesStep moves them into event_names in key
+  // order, thousands at a time, so each leaf is written once for many rows. Searches read both
+  // tables. AUTOINCREMENT: a merge deletes the rows up to a rowid it noted when it began, so a
+  // rowid must never be handed out again (its counter shares the page the events' counter dirties).
   `
   CREATE TABLE event_names_recent (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
     zone    TEXT    NOT NULL,
     rname   TEXT    NOT NULL,
     type    INTEGER NOT NULL,
@@ -124,6 +127,11 @@ export const MIGRATIONS: readonly Step[] = [
 
 /** Staged name rows (event_names_recent) at which an append, or the append thread, merges them. */
 export const MERGE_NAMES_AT = 16_384;
+/**
+ * Staged rows a merge step moves, about: one key range's worth, so a step rewrites only that
+ * range's leaves and holds the write lock for a few milliseconds, not the whole index's worth.
+ */
+const MERGE_STEP_ROWS = 1024;
 
 const DIALECT: Dialect = { table: (t) => t, nameTables: ['event_names', 'event_names_recent'], join: 'CROSS JOIN' };
 
@@ -160,6 +168,13 @@ export interface GroupAppend {
 
 export type GroupOutcome = { ok: AppendResult } | { err: unknown };
 
+/** Whether an append stages its name rows (few of them) or writes them into the index (many). */
+function stagedRows(rows: readonly EventInsert[]): boolean {
+  let n = 0;
+  for (const r of rows) n += r.names.length;
+  return n < MERGE_STEP_ROWS;
+}
+
 function isUniqueViolation(e: unknown, columns: string): boolean {
   return e instanceof Error && (e as { errcode?: number }).errcode === 2067 /* SQLITE_CONSTRAINT_UNIQUE */ && e.message.includes(columns);
 }
@@ -170,8 +185,8 @@ export class SqliteStore implements EventStore {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #q: Record<
-    | 'streamVersion' | 'insert' | 'insertName' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot'
-    | 'knownIds' | 'idAt' | 'atPosition' | 'storage' | 'snapshots' | 'countRanges' | 'staged' | 'merge' | 'clearStaged',
+    | 'streamVersion' | 'insert' | 'insertName' | 'stageName' | 'upsertStream' | 'range' | 'all' | 'head' | 'zones' | 'ofSerial' | 'at' | 'saveSnapshot' | 'loadSnapshot'
+    | 'knownIds' | 'idAt' | 'atPosition' | 'storage' | 'snapshots' | 'countRanges' | 'staged' | 'mergeKeys' | 'lastStaged' | 'merge' | 'mergeTail' | 'clearStaged',
     StatementSync
   >;
   /** Statements for the shapes of query asked so far (a few dozen at most in practice). */
@@ -179,6 +194,12 @@ export class SqliteStore implements EventStore {
 
   /** Name rows this connection knows to be staged, not yet merged (other connections stage too). */
   #staged = 0;
+  /**
+   * A merge under way: the staged rows up to id `upto` move to event_names one key range at a
+   * time, [bounds[i], bounds[i + 1]); the last step deletes them from the staging table. Until
+   * then a moved row is in both tables, which searches allow for (they select versions IN a list).
+   */
+  #merging: { upto: number; rows: number; bounds: string[]; next: number } | null = null;
 
   readonly #writer: Worker | null = null;
   readonly #waiting = new Map<number, { resolve: (r: AppendResult) => void; reject: (e: Error) => void }>();
@@ -200,10 +221,19 @@ export class SqliteStore implements EventStore {
       insert: p(`INSERT INTO events (id, zone, version, type, schema_version, serial_from, serial_to, time, data,
                                      cause, actor_key, actor_address, actor_peer, actor_user)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertName: p('INSERT INTO event_names_recent (zone, rname, type, version) VALUES (?, ?, ?, ?)'),
+      insertName: p('INSERT INTO event_names (zone, rname, type, version) VALUES (?, ?, ?, ?)'),
+      stageName: p('INSERT INTO event_names_recent (zone, rname, type, version) VALUES (?, ?, ?, ?)'),
       staged: p('SELECT count(*) AS n FROM event_names_recent'),
-      merge: p('INSERT INTO event_names (zone, rname, type, version) SELECT zone, rname, type, version FROM event_names_recent ORDER BY zone, rname, type, version'),
-      clearStaged: p('DELETE FROM event_names_recent'),
+      mergeKeys: p('SELECT rname FROM event_names_recent WHERE id <= ? ORDER BY rname'),
+      lastStaged: p('SELECT max(id) AS id FROM event_names_recent'),
+      // OR IGNORE: a step an earlier process began and did not finish may have moved some already.
+      merge: p(`INSERT OR IGNORE INTO event_names (zone, rname, type, version)
+                SELECT zone, rname, type, version FROM event_names_recent
+                WHERE id <= ? AND rname >= ? AND rname < ? ORDER BY zone, rname, type, version`),
+      mergeTail: p(`INSERT OR IGNORE INTO event_names (zone, rname, type, version)
+                    SELECT zone, rname, type, version FROM event_names_recent
+                    WHERE id <= ? AND rname >= ? ORDER BY zone, rname, type, version`),
+      clearStaged: p('DELETE FROM event_names_recent WHERE id <= ?'),
       upsertStream: p(`INSERT INTO streams (zone, version, serial) VALUES (?, ?, ?)
                        ON CONFLICT (zone) DO UPDATE SET version = excluded.version, serial = excluded.serial`),
       range: p(`SELECT ${EVENT_COLUMNS} FROM events WHERE zone = ? AND version BETWEEN ? AND ? ORDER BY version LIMIT ?`),
@@ -335,7 +365,7 @@ export class SqliteStore implements EventStore {
       if (db.isTransaction) db.exec('ROLLBACK');
       return group.map(() => ({ err: e }));
     }
-    for (let i = 0; i < group.length; i++) if ('ok' in out[i]) for (const r of group[i].rows) this.#staged += r.names.length;
+    for (let i = 0; i < group.length; i++) if ('ok' in out[i] && stagedRows(group[i].rows)) for (const r of group[i].rows) this.#staged += r.names.length;
     return out;
   }
 
@@ -344,23 +374,51 @@ export class SqliteStore implements EventStore {
     return this.#staged;
   }
 
+  /** A merge of the staged name rows is under way (mergeNamesStep has steps left). */
+  get merging(): boolean {
+    return this.#merging !== null;
+  }
+
   /**
-   * Moves the staged name rows into event_names, in key order, in one transaction: each leaf
-   * page of the index is written once for all the rows that land on it. Returns how many moved.
+   * One step of moving the staged name rows into event_names: the rows in one key range, in key
+   * order, in one transaction, so each leaf page of the index is written once for all the rows
+   * that land on it. A merge covers the rows staged when it began, in key ranges of about
+   * MERGE_STEP_ROWS rows each. Returns true while steps remain.
    */
-  mergeNames(): number {
+  mergeNamesStep(): boolean {
+    if (!this.#merging) {
+      const upto = Number(this.#q.lastStaged.get()?.id ?? 0);
+      if (upto === 0) return false;
+      const keys = this.#q.mergeKeys.all(upto).map((r) => String(r.rname));
+      const bounds = [''];
+      for (let i = MERGE_STEP_ROWS; i < keys.length; i += MERGE_STEP_ROWS) if (keys[i] > bounds[bounds.length - 1]) bounds.push(keys[i]);
+      this.#merging = { upto, rows: keys.length, bounds, next: 0 };
+    }
+    const m = this.#merging;
     const db = this.#db;
+    const last = m.next === m.bounds.length - 1;
     db.exec('BEGIN IMMEDIATE');
     try {
-      const n = Number(this.#q.merge.run().changes);
-      this.#q.clearStaged.run();
+      if (!last) this.#q.merge.run(m.upto, m.bounds[m.next], m.bounds[m.next + 1]);
+      else {
+        this.#q.mergeTail.run(m.upto, m.bounds[m.next]);
+        this.#q.clearStaged.run(m.upto);
+      }
       db.exec('COMMIT');
-      this.#staged = 0;
-      return n;
     } catch (e) {
       if (db.isTransaction) db.exec('ROLLBACK');
       throw e;
     }
+    m.next++;
+    if (!last) return true;
+    this.#merging = null;
+    this.#staged = Math.max(0, this.#staged - m.rows);
+    return false;
+  }
+
+  /** Merges everything staged, step by step, until nothing is. */
+  mergeNames(): void {
+    while (this.mergeNamesStep() || Number(this.#q.staged.get()?.n ?? 0) > 0);
   }
 
   #insert({ zone: key, rows, expected, after }: GroupAppend): AppendResult {
@@ -368,13 +426,22 @@ export class SqliteStore implements EventStore {
     checkExpected(key, expected, version);
     if (after !== undefined && String(this.#q.idAt.get(key, version)?.id ?? '') !== after) throw new ConcurrencyError(key, expected, version);
     let position = 0;
+    // A few names are staged (see MIGRATIONS step 3). Many (an import, a transfer, a reload)
+    // go straight into the index, in key order: as many rows as a merge step moves gain
+    // nothing from a detour through the staging table.
+    const staged = stagedRows(rows);
+    const names = staged ? this.#q.stageName : this.#q.insertName;
     for (const r of rows) {
       version++;
       position = Number(this.#q.insert.run(
         r.id, key, version, r.type, r.schemaVersion, r.serialFrom, r.serialTo, r.time, r.data,
         r.cause, r.actorKey, r.actorAddress, r.actorPeer, r.actorUser,
       ).lastInsertRowid);
-      for (let i = 0; i < r.names.length; i++) this.#q.insertName.run(key, r.names[i], r.types[i], version);
+      const order = staged ? null : r.names.map((_, i) => i).sort((a, b) => (r.names[a] < r.names[b] ? -1 : r.names[a] > r.names[b] ? 1 : r.types[a] - r.types[b]));
+      for (let j = 0; j < r.names.length; j++) {
+        const i = order ? order[j] : j;
+        names.run(key, r.names[i], r.types[i], version);
+      }
     }
     this.#q.upsertStream.run(key, version, rows[rows.length - 1].serialTo);
     return { version, position };
