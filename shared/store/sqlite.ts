@@ -200,6 +200,8 @@ export class SqliteStore implements EventStore {
    * then a moved row is in both tables, which searches allow for (they select versions IN a list).
    */
   #merging: { upto: number; rows: number; bounds: string[]; next: number } | null = null;
+  /** This connection has appended: only then does close() merge (a reader never takes the write lock). */
+  #appended = false;
 
   readonly #writer: Worker | null = null;
   readonly #waiting = new Map<number, { resolve: (r: AppendResult) => void; reject: (e: Error) => void }>();
@@ -365,7 +367,11 @@ export class SqliteStore implements EventStore {
       if (db.isTransaction) db.exec('ROLLBACK');
       return group.map(() => ({ err: e }));
     }
-    for (let i = 0; i < group.length; i++) if ('ok' in out[i] && stagedRows(group[i].rows)) for (const r of group[i].rows) this.#staged += r.names.length;
+    for (let i = 0; i < group.length; i++) {
+      if (!('ok' in out[i])) continue;
+      this.#appended = true;
+      if (stagedRows(group[i].rows)) for (const r of group[i].rows) this.#staged += r.names.length;
+    }
     return out;
   }
 
@@ -589,10 +595,11 @@ export class SqliteStore implements EventStore {
   async close(): Promise<void> {
     if (this.#writer) await this.#writer.terminate();
     if (this.#db.isOpen) {
-      // Leaves the index whole for whoever opens the file next; a failure here loses nothing,
+      // A writer leaves the index whole for whoever opens the file next (a reader, such as the
+      // CLI beside a running server, leaves it to the writers). A failure here loses nothing,
       // since searches read the staged rows too.
       try {
-        if (Number(this.#q.staged.get()?.n ?? 0) > 0) this.mergeNames();
+        if (this.#appended && Number(this.#q.staged.get()?.n ?? 0) > 0) this.mergeNames();
       } catch {
         // busy with another process's write, or read-only: the rows stay staged
       }

@@ -69,7 +69,9 @@ describe('sqlite schema upgrade', () => {
       assert.equal(db.prepare('PRAGMA user_version').get()?.user_version, MIGRATIONS.length);
       const cols = db.prepare('SELECT version, cause, actor_key, actor_address, actor_peer, actor_user FROM events ORDER BY version').all().map((r) => ({ ...r }));
       assert.deepEqual(cols, LEGACY_COLUMNS);
-      const rows = db.prepare('SELECT rname, type, version FROM event_names ORDER BY version, rname, type').all().map((r) => `${r.version} ${r.rname} ${r.type}`);
+      // The index as SQLite keeps it: merged rows and staged ones (the append went through the thread).
+      const rows = db.prepare(`SELECT rname, type, version FROM (SELECT rname, type, version FROM event_names UNION ALL SELECT rname, type, version FROM event_names_recent)
+                               ORDER BY version, rname, type`).all().map((r) => `${r.version} ${r.rname} ${r.type}`);
       assert.deepEqual(rows, LEGACY_NAME_ROWS);
     } finally {
       db.close();
@@ -265,6 +267,25 @@ describe('sqlite staged name index', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('a store that only read leaves the staged rows to the writers when it closes', async () => {
+    const file = join(root, 'reader-close.db');
+    const Z = 'example.com.';
+    const writer = new SqliteStore(file);
+    await writer.append(Z, [created(Z, 1), changed(Z, 1, 2)], 'no-zone');
+    const staged = writer.stagedNames;
+    assert.ok(staged > 0);
+    const reader = new SqliteStore(file);
+    assert.equal((await reader.queryEvents({ zone: Z, name: `host2.${Z}`, limit: 5 })).length, 1);
+    await reader.close();
+    const db = new DatabaseSync(file);
+    try {
+      assert.equal(db.prepare('SELECT count(*) AS n FROM event_names_recent').get()?.n, staged);
+    } finally {
+      db.close();
+    }
+    await writer.close();
   });
 
   it('the append thread merges what it staged once appends pause, and searches find the names throughout', async () => {
