@@ -329,7 +329,15 @@ export class SqliteStore implements EventStore {
       });
     }
     const r = await this.appendRows(key, rows, expected, opts.after);
-    if (this.#staged >= MERGE_NAMES_AT) this.mergeNames();
+    // The append is durable whatever happens here: a merge that fails leaves the rows staged,
+    // where searches find them, and the next append tries again.
+    if (this.#staged >= MERGE_NAMES_AT) {
+      try {
+        this.mergeNames();
+      } catch (e) {
+        process.emitWarning(`merging the staged name index rows failed; they stay staged: ${(e as Error).message}`);
+      }
+    }
     return r;
   }
 

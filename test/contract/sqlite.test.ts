@@ -269,6 +269,29 @@ describe('sqlite staged name index', () => {
     }
   });
 
+  it('an append is acknowledged even when the merge it sets off fails; its names stay staged and are found', async () => {
+    const file = join(root, 'merge-fails.db');
+    const Z = 'example.com.';
+    const store = new SqliteStore(file);
+    const db = new DatabaseSync(file);
+    try {
+      // The merge's last step deletes the rows it moved: make that fail.
+      db.exec("CREATE TRIGGER keep_staged BEFORE DELETE ON event_names_recent BEGIN SELECT RAISE(ABORT, 'kept for the test'); END");
+      await store.append(Z, [created(Z, 1)], 'no-zone');
+      let v = 1;
+      for (let staged = 0; staged < MERGE_NAMES_AT; staged += 1000, v++) {
+        await store.append(Z, [changed(Z, v, v + 1, { records: Array.from({ length: 1000 }, (_, i) => `n${v}-${i}.${Z} 300 IN A 192.0.2.1`) })], v);
+      }
+      assert.equal((await store.head(Z))?.version, v, 'every append acknowledged and stored');
+      assert.ok(store.stagedNames >= MERGE_NAMES_AT, 'still staged');
+      assert.deepEqual((await store.queryEvents({ zone: Z, name: `n${v - 1}-7.${Z}`, limit: 5 })).map((e) => e.version), [v]);
+    } finally {
+      db.exec('DROP TRIGGER keep_staged');
+      db.close();
+      await store.close();
+    }
+  });
+
   it('a store that only read leaves the staged rows to the writers when it closes', async () => {
     const file = join(root, 'reader-close.db');
     const Z = 'example.com.';
