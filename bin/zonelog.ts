@@ -22,6 +22,7 @@ import { decideReload } from '../services/primary/reload.ts';
 import { ConfigError, loadConfig } from '../services/config/load.ts';
 import type { ServerConfig } from '../services/config/types.ts';
 import { serve, StartupError } from '../services/serve.ts';
+import { needsChecking } from '../services/secondary/secondary.ts';
 import type { SerialPolicy } from '../services/config/types.ts';
 import {
   auditEvents, blame, decideRevert, diffSerials, getChange, HistoryError, isTransferredZone, knownZone, listChanges, nameIn, parseLimit, parseSerial,
@@ -521,7 +522,7 @@ async function cmdStatus(o: Opts): Promise<number> {
   if (o.json) {
     process.stdout.write(JSON.stringify(zones, null, 2) + '\n');
   } else {
-    const bad = zones.filter((z) => z.state !== 'fresh');
+    const bad = zones.filter(needsChecking);
     const secondaries = zones.filter((z) => z.role === 'secondary');
     process.stdout.write(`${secondaries.length === 0 ? 'No secondary zones' : bad.length === 0 ? `All ${secondaries.length} secondary zone${secondaries.length === 1 ? ' is' : 's are'} fresh` : `${bad.length} zone${bad.length === 1 ? ' needs' : 's need'} checking`}.\n`);
     for (const z of zones) {

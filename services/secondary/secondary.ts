@@ -36,6 +36,17 @@ export interface SecondaryStatus {
   lastError: string | null;
 }
 
+/**
+ * Whether a zone's status calls for an operator: expired, stale (its last check failed), or
+ * never transferred. A zone in the middle of a routine check that follows a good one is serving
+ * current data: a monitor sampling it then must not see a fault.
+ */
+export function needsChecking(s: { state: string; lastSuccess?: string | null; lastError?: string | null }): boolean {
+  if (s.state === 'fresh') return false;
+  if (s.state === 'refreshing') return (s.lastSuccess ?? null) === null || (s.lastError ?? null) !== null;
+  return true;
+}
+
 export interface SecondaryDeps {
   zone: ZoneConfig;
   store: EventStore;
