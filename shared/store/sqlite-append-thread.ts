@@ -2,7 +2,7 @@
 
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ConcurrencyError, type AppendResult, type ExpectedVersion } from './port.ts';
-import { MERGE_NAMES_AT, SqliteStore, type GroupAppend, type GroupOutcome } from './sqlite.ts';
+import { MERGE_NAMES_AT, SqliteStore, warnMergeFailed, type GroupAppend, type GroupOutcome } from './sqlite.ts';
 
 export interface AppendRequest extends GroupAppend {
   id: number;
@@ -41,7 +41,7 @@ function mergeSteps(): void {
     try {
       if (store.mergeNamesStep()) return void setImmediate(step);
     } catch (e) {
-      process.emitWarning(`merging the staged name index rows failed; they stay staged: ${(e as Error).message}`);
+      warnMergeFailed(e);
     }
     stepping = false;
   });

@@ -168,11 +168,9 @@ export interface GroupAppend {
 
 export type GroupOutcome = { ok: AppendResult } | { err: unknown };
 
-/** Whether an append stages its name rows (few of them) or writes them into the index (many). */
-function stagedRows(rows: readonly EventInsert[]): boolean {
-  let n = 0;
-  for (const r of rows) n += r.names.length;
-  return n < MERGE_STEP_ROWS;
+/** A merge of staged name rows failed: nothing is lost, since searches read the staged rows too. */
+export function warnMergeFailed(e: unknown): void {
+  process.emitWarning(`merging the staged name index rows failed; they stay staged: ${(e as Error).message}`);
 }
 
 function isUniqueViolation(e: unknown, columns: string): boolean {
@@ -328,23 +326,17 @@ export class SqliteStore implements EventStore {
         this.#writer!.postMessage({ id, zone: key, rows, expected, after: opts.after } satisfies AppendRequest);
       });
     }
-    const r = await this.appendRows(key, rows, expected, opts.after);
+    const [r] = this.appendGroup([{ zone: key, rows, expected, after: opts.after }]);
+    if ('err' in r) throw r.err;
     // The append is durable whatever happens here: a merge that fails leaves the rows staged,
     // where searches find them, and the next append tries again.
     if (this.#staged >= MERGE_NAMES_AT) {
       try {
         this.mergeNames();
       } catch (e) {
-        process.emitWarning(`merging the staged name index rows failed; they stay staged: ${(e as Error).message}`);
+        warnMergeFailed(e);
       }
     }
-    return r;
-  }
-
-  /** The append transaction itself, for rows eventInserts made. */
-  async appendRows(key: string, rows: EventInsert[], expected: ExpectedVersion, after?: string): Promise<AppendResult> {
-    const [r] = this.appendGroup([{ zone: key, rows, expected, after }]);
-    if ('err' in r) throw r.err;
     return r.ok;
   }
 
@@ -357,12 +349,15 @@ export class SqliteStore implements EventStore {
   appendGroup(group: readonly GroupAppend[]): GroupOutcome[] {
     const db = this.#db;
     const out: GroupOutcome[] = [];
+    let staged = 0;
     db.exec('BEGIN IMMEDIATE');
     try {
       for (const a of group) {
         db.exec('SAVEPOINT append');
         try {
-          out.push({ ok: this.#insert(a) });
+          const r = this.#insert(a);
+          out.push({ ok: r.result });
+          staged += r.staged;
         } catch (e) {
           db.exec('ROLLBACK TO append');
           out.push({ err: this.#appendError(e, a) });
@@ -375,11 +370,8 @@ export class SqliteStore implements EventStore {
       if (db.isTransaction) db.exec('ROLLBACK');
       return group.map(() => ({ err: e }));
     }
-    for (let i = 0; i < group.length; i++) {
-      if (!('ok' in out[i])) continue;
-      this.#appended = true;
-      if (stagedRows(group[i].rows)) for (const r of group[i].rows) this.#staged += r.names.length;
-    }
+    if (out.some((o) => 'ok' in o)) this.#appended = true;
+    this.#staged += staged;
     return out;
   }
 
@@ -435,7 +427,8 @@ export class SqliteStore implements EventStore {
     while (this.mergeNamesStep() || Number(this.#q.staged.get()?.n ?? 0) > 0);
   }
 
-  #insert({ zone: key, rows, expected, after }: GroupAppend): AppendResult {
+  /** One append's rows, inside the caller's savepoint; `staged` is how many name rows it staged. */
+  #insert({ zone: key, rows, expected, after }: GroupAppend): { result: AppendResult; staged: number } {
     let version = this.#version(key);
     checkExpected(key, expected, version);
     if (after !== undefined && String(this.#q.idAt.get(key, version)?.id ?? '') !== after) throw new ConcurrencyError(key, expected, version);
@@ -443,7 +436,9 @@ export class SqliteStore implements EventStore {
     // A few names are staged (see MIGRATIONS step 3). Many (an import, a transfer, a reload)
     // go straight into the index, in key order: as many rows as a merge step moves gain
     // nothing from a detour through the staging table.
-    const staged = stagedRows(rows);
+    let count = 0;
+    for (const r of rows) count += r.names.length;
+    const staged = count < MERGE_STEP_ROWS;
     const names = staged ? this.#q.stageName : this.#q.insertName;
     for (const r of rows) {
       version++;
@@ -458,7 +453,7 @@ export class SqliteStore implements EventStore {
       }
     }
     this.#q.upsertStream.run(key, version, rows[rows.length - 1].serialTo);
-    return { version, position };
+    return { result: { version, position }, staged: staged ? count : 0 };
   }
 
   /** The port's error for a failed append, read inside its transaction. */
