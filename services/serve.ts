@@ -1,6 +1,5 @@
 // `zonelog serve`: every service in one process — store, projection, writers, listeners, query threads, HTTP.
 
-import type dgram from 'node:dgram';
 import type http from 'node:http';
 import type net from 'node:net';
 import v8 from 'node:v8';
@@ -36,7 +35,8 @@ import { entryKey, readRuntimeZones, writeRuntimeZones } from './secondary/runti
 import { ConfigError, loadConfig, parseZoneEntry } from './config/load.ts';
 import { ZoneWriter } from './primary/writer.ts';
 import { Projection, type Applied } from './projector/projection.ts';
-import { closeTcp, listenTcp, listenUdp } from './responder/listen.ts';
+import { closeTcp, listenTcp, listenUdp, type UdpListener } from './responder/listen.ts';
+import { batchedUdpUnavailable } from '../shared/native/udp-batch.ts';
 import type { FromQueryThread, QueryThreadData, ToQueryThread } from './responder/query-thread.ts';
 import { Responder, type Peer } from './responder/query.ts';
 
@@ -273,14 +273,14 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
     closers.push(() => clearInterval(countTimer));
 
     const handler = (msg: Buffer, peer: Peer) => responder!.handle(msg, peer);
-    const udp: dgram.Socket[] = [];
+    const udp: UdpListener[] = [];
     const tcp: net.Server[] = [];
     for (const ep of cfg.listen) {
       // TCP first: its bind is exclusive, so a port another server holds is found here, before
       // the UDP socket (which shares the port with our query threads) could join it.
       try {
         tcp.push(await listenTcp(ep, handler, log, { idleMs: cfg.tcpIdleTimeoutMs }));
-        udp.push(await listenUdp(ep, handler, log, responder.udpFast));
+        udp.push(await listenUdp(ep, handler, log, responder.udpFast, cfg.udpIo));
       } catch (e) {
         throw new StartupError(`cannot listen on ${ep.address}:${ep.port}: ${(e as Error).message}`);
       }
@@ -291,7 +291,7 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
     });
 
     // Query threads share the UDP ports (SO_REUSEPORT) and answer from replicas of the zones.
-    const data: QueryThreadData = { listen: cfg.listen, keys: cfg.keys, logLevel: cfg.logLevel };
+    const data: QueryThreadData = { listen: cfg.listen, keys: cfg.keys, logLevel: cfg.logLevel, udpIo: cfg.udpIo };
     const readies: Promise<void>[] = [];
     for (let i = 0; i < cfg.queryThreads; i++) {
       const t = new Worker(new URL('./responder/query-thread.ts', import.meta.url), { workerData: data });
@@ -518,6 +518,7 @@ export async function serve(fileCfg: ServerConfig, log: Logger): Promise<Server>
     log.info({
       listen: cfg.listen.map((e) => `${e.address}:${e.port}`), http: cfg.http ? `${cfg.http.address}:${cfg.http.port}` : null, store: store.kind,
       zones: [...zones].map(([k, z]) => ({ zone: k, serial: z.index.serial, version: z.version })), queryThreads: threads.length,
+      udpIo: udp[0]?.io ?? null, ...(udp[0]?.io === 'dgram' && cfg.udpIo === 'auto' ? { udpIoWhy: batchedUdpUnavailable() } : {}),
     }, 'serving');
     return { config: cfg, reload, stop };
   } catch (e) {

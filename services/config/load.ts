@@ -14,6 +14,7 @@ import { isMetaType, typeFromName, typeName } from '../../shared/dns/constants.t
 import { isSubdomain, nameKey, parseName, type Name } from '../../shared/dns/name.ts';
 import { parsePrefix } from '../primary/policy.ts';
 import type { Endpoint, Grant, IxfrPolicy, KeyConfig, NotifyTarget, PrimaryConfig, SerialPolicy, ServerConfig, ZoneConfig } from './types.ts';
+import { batchedUdpUnavailable } from '../../shared/native/udp-batch.ts';
 
 /** Every problem found in a configuration, one per line of the message. */
 export class ConfigError extends Error {
@@ -275,6 +276,10 @@ function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig
   }
 
   const num = (key: string, dflt: number): number => (typeof d[key] === 'number' ? (d[key] as number) : dflt);
+  if (d['udp-io'] === 'batched') {
+    const why = batchedUdpUnavailable();
+    if (why) out.add(['udp-io'], `batched I/O is not available: ${why}`);
+  }
   return {
     source,
     listen,
@@ -283,6 +288,7 @@ function check(d: Obj, source: string, cwd: string, out: Problems): ServerConfig
     keys,
     zones,
     queryThreads: num('query-threads', 0),
+    udpIo: d['udp-io'] === 'batched' || d['udp-io'] === 'dgram' ? d['udp-io'] : 'auto',
     tcpIdleTimeoutMs: Math.round(num('tcp-idle-timeout', 10) * 1000),
     maxBatch: num('max-batch', 1000),
     snapshotEvery: num('snapshot-every', 1000),

@@ -98,6 +98,8 @@ export interface ServerConfig {
   zones: ZoneConfig[];
   /** Extra threads answering UDP queries beside the main one (0: the main thread only). */
   queryThreads: number;
+  /** UDP through the batched addon (recvmmsg/sendmmsg), node:dgram, or whichever is there. */
+  udpIo: 'auto' | 'batched' | 'dgram';
   /** Idle TCP connections are closed after this long (RFC 7766 §6.2.3). */
   tcpIdleTimeoutMs: number;
   /** Most updates decided and made durable together in one group commit. */

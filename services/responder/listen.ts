@@ -9,6 +9,7 @@ import type { Endpoint } from '../config/types.ts';
 import { headerReply, type Peer } from './query.ts';
 import { Rcode } from '../../shared/dns/constants.ts';
 import { MessageStream, type Answer } from './stream.ts';
+import { batchedUdpUnavailable, openBatchedUdp, type BatchedUdpSocket } from '../../shared/native/udp-batch.ts';
 
 export type Handler = (msg: Buffer, peer: Peer) => Answer | Promise<Answer>;
 
@@ -83,8 +84,68 @@ function literal(address: string, _family: unknown, cb: (err: null, address: str
   cb(null, address, isIPv6(address) ? 6 : 4);
 }
 
-/** A UDP socket in the port's SO_REUSEPORT group, so query threads can share the port. */
-export function listenUdp(ep: Endpoint, handler: Handler, log: Logger, fast?: FastPath): Promise<dgram.Socket> {
+/** A bound UDP listener, whichever I/O it uses. */
+export interface UdpListener {
+  /** 'batched' (recvmmsg/sendmmsg) or 'dgram' (node:dgram). */
+  readonly io: 'batched' | 'dgram';
+  /** An answer that was not ready in the turn its query came, or a forwarded one. */
+  send(b: Uint8Array, port: number, address: string): void;
+  close(): void;
+}
+
+/**
+ * A UDP socket in the port's SO_REUSEPORT group, so query threads can share the port: batched
+ * I/O (shared/native/udp-batch.c) unless `io` is 'dgram' or the addon was not built.
+ */
+export async function listenUdp(ep: Endpoint, handler: Handler, log: Logger, fast?: FastPath, io: 'auto' | 'batched' | 'dgram' = 'auto'): Promise<UdpListener> {
+  if (io !== 'dgram') {
+    const why = batchedUdpUnavailable();
+    if (why === null) return listenUdpBatched(ep, handler, log, fast);
+    if (io === 'batched') throw new Error(`batched UDP I/O is not available: ${why}`);
+  }
+  const s = await listenUdpDgram(ep, handler, log, fast);
+  return { io: 'dgram', send: (b, port, address) => s.send(b, port, address), close: () => s.close() };
+}
+
+function listenUdpBatched(ep: Endpoint, handler: Handler, log: Logger, fast?: FastPath): UdpListener {
+  const sock: BatchedUdpSocket = openBatchedUdp(
+    ep.address,
+    ep.port,
+    (count) => {
+      for (let i = 0; i < count; i++) {
+        const msg = sock.datagram(i);
+        if (msg === null) continue;
+        if (fast) {
+          let out: Buffer | null | undefined;
+          try {
+            out = fast(msg);
+          } catch (e) {
+            const [address, port] = sock.peer(i);
+            log.error({ err: e, address, port }, 'internal error answering a query');
+            out = headerReply(msg, Rcode.SERVFAIL);
+          }
+          if (out !== undefined) {
+            if (out !== null) sock.answer(i, out);
+            continue;
+          }
+        }
+        // The full handler may answer later (an UPDATE waits for the disk), by when this slot
+        // holds another datagram: it gets its own copy and the peer as text.
+        const [address, port] = sock.peer(i);
+        const peer: Peer = { address, port, transport: 'udp' };
+        safely(handler, Buffer.from(msg), peer, log, (b) => {
+          if (b instanceof MessageStream) log.error({ address, port }, 'internal error: a multi-message answer over UDP; dropped');
+          else if (b) sock.send(b, port, address);
+        });
+      }
+    },
+    (e) => log.error({ err: e }, 'internal error reading datagrams'),
+  )!;
+  return { io: 'batched', send: (b, port, address) => sock.send(b, port, address), close: () => sock.close() };
+}
+
+/** node:dgram: one datagram per system call. */
+function listenUdpDgram(ep: Endpoint, handler: Handler, log: Logger, fast?: FastPath): Promise<dgram.Socket> {
   const s = dgram.createSocket({ type: isIPv6(ep.address) ? 'udp6' : 'udp4', reusePort: true, lookup: literal as never });
   // Answers from the fast path go out together once this turn's datagrams are read: clients
   // then find several answers per wakeup, which costs them (and the kernel) less per answer.

@@ -27,6 +27,7 @@ export interface QueryThreadData {
   listen: Endpoint[];
   keys: KeyConfig[];
   logLevel: string;
+  udpIo: 'auto' | 'batched' | 'dgram';
 }
 
 async function main(): Promise<void> {
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
     await listenUdp(data.listen[i], (msg, peer) => {
       endpoint = ep;
       return responder.handle(msg, peer);
-    }, log, responder.udpFast);
+    }, log, responder.udpFast, data.udpIo);
   }
   setInterval(() => {
     const msg: FromQueryThread = { t: 'counts', byRcode: responder.takeCounts() };
