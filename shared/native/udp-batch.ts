@@ -46,6 +46,11 @@ const SLOT_SIZE = 65536;
 /** Room for one batch's answers; an answer that does not fit goes out on its own. */
 const OUT_SIZE = 256 * 1024;
 
+export interface BatchedUdpOptions {
+  /** Room for one batch's answers (default 256 KiB). */
+  outSize?: number;
+}
+
 /**
  * A UDP socket in its port's SO_REUSEPORT group. `onBatch` is called once per batch read,
  * with the batch's size; in it, `datagram(i)` is datagram i (a view, valid until the batch's
@@ -56,8 +61,8 @@ export class BatchedUdpSocket {
   private sock: unknown;
   private readonly inBuf = new ArrayBuffer(SLOTS * SLOT_SIZE);
   private readonly inLen = new Int32Array(SLOTS);
-  private readonly outBuf = new ArrayBuffer(OUT_SIZE);
-  private readonly outBytes = new Uint8Array(this.outBuf);
+  private readonly outBuf: ArrayBuffer;
+  private readonly outBytes: Uint8Array;
   private readonly outDesc = new Int32Array(SLOTS * 3);
   private outCount = 0;
   private outUsed = 0;
@@ -66,8 +71,10 @@ export class BatchedUdpSocket {
   private readonly onError: (e: unknown) => void;
   readonly port: number;
 
-  constructor(n: Native, address: string, port: number, onBatch: (count: number) => void, onError: (e: unknown) => void) {
+  constructor(n: Native, address: string, port: number, onBatch: (count: number) => void, onError: (e: unknown) => void, o: BatchedUdpOptions = {}) {
     this.n = n;
+    this.outBuf = new ArrayBuffer(o.outSize ?? OUT_SIZE);
+    this.outBytes = new Uint8Array(this.outBuf);
     this.onBatch = onBatch;
     this.onError = onError;
     this.sock = n.open(address, port, this.inBuf, SLOT_SIZE, this.inLen, this.outBuf, this.outDesc, () => this.readable());
@@ -83,7 +90,7 @@ export class BatchedUdpSocket {
   /** Queues `bytes` to the sender of datagram i of the current batch. */
   answer(i: number, bytes: Uint8Array): void {
     if (this.sock === null) return;
-    if (this.outUsed + bytes.length > OUT_SIZE) {
+    if (this.outUsed + bytes.length > this.outBytes.length) {
       const [address, port] = this.n.peer(this.sock, i);
       this.n.sendTo(this.sock, bytes, address, port);
       return;
@@ -135,7 +142,7 @@ export class BatchedUdpSocket {
 }
 
 /** Opens a batched socket, or returns null if the addon is not available. */
-export function openBatchedUdp(address: string, port: number, onBatch: (count: number) => void, onError: (e: unknown) => void): BatchedUdpSocket | null {
+export function openBatchedUdp(address: string, port: number, onBatch: (count: number) => void, onError: (e: unknown) => void, o?: BatchedUdpOptions): BatchedUdpSocket | null {
   const n = load();
-  return n ? new BatchedUdpSocket(n, address, port, onBatch, onError) : null;
+  return n ? new BatchedUdpSocket(n, address, port, onBatch, onError, o) : null;
 }

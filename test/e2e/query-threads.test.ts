@@ -1,5 +1,6 @@
 // With query threads, every thread answers from a replica that follows each change, and an
-// update that reaches a query thread's socket is handed to the main thread and applied.
+// update that reaches a query thread's socket is handed to the main thread and applied: with
+// batched datagram I/O (the default where the addon is built) and with node:dgram alike.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
@@ -10,11 +11,11 @@ import { addressesOf, query, record, sendUpdates, tsigKey, type UpdateRequest } 
 const ZONE = 'threads.test.';
 const DDNS = { name: 'ddns-key', algorithm: 'hmac-sha256', secret: createHash('sha256').update('zonelog query threads').digest('base64') };
 
-describe('query threads', { timeout: 120_000 }, () => {
-  it('answer every change, whichever socket a query or an update lands on', async () => {
+describe('query threads', { timeout: 240_000 }, () => {
+  for (const io of ['batched', 'dgram'] as const) it(`answer every change, whichever socket a query or an update lands on (udp-io: ${io})`, async () => {
     const z = await startZonelog({
       keys: [DDNS],
-      extra: { 'query-threads': 2 },
+      extra: { 'query-threads': 2, 'udp-io': io },
       zones: [{ name: ZONE, file: `$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n NS ns1\nns1 A 127.0.0.1\n`, allowUpdate: [{ key: DDNS.name }] }],
     });
     try {
@@ -34,6 +35,8 @@ describe('query threads', { timeout: 120_000 }, () => {
       assert.deepEqual(wrong, [], 'every thread answers every change');
       const soa = await query(z.port, ZONE, Type.SOA);
       assert.equal(soa.answer.length, 1);
+      const serving = z.logLines().find((l) => l.msg === 'serving');
+      assert.equal(serving?.udpIo, io, 'the server says which datagram I/O it uses');
     } finally {
       await z.stop();
     }

@@ -83,6 +83,7 @@ describe('loading the configuration', () => {
       ixfr: { condensed: true, maxRatio: 1, horizonChanges: null, horizonAgeMs: null, axfrOnly: [] },
     }]);
     assert.equal(c.queryThreads, 0);
+    assert.equal(c.udpIo, 'auto');
     assert.equal(c.tcpIdleTimeoutMs, 10_000);
     assert.equal(c.maxBatch, 1000);
     assert.equal(c.snapshotEvery, 1000);
@@ -93,8 +94,10 @@ describe('loading the configuration', () => {
   });
 
   it('the extension keys are read in their units: seconds for timeouts, milliseconds for polling', () => {
-    const c = load(MINIMAL + 'query-threads: 3\ntcp-idle-timeout: 2.5\nmax-batch: 64\nsnapshot-every: 10\nsnapshot-min-interval: 0\nsnapshot-interval: 90\npoll-interval: 250\nlog-level: debug\nhttp: null\n');
+    const c = load(MINIMAL + 'query-threads: 3\nudp-io: dgram\ntcp-idle-timeout: 2.5\nmax-batch: 64\nsnapshot-every: 10\nsnapshot-min-interval: 0\nsnapshot-interval: 90\npoll-interval: 250\nlog-level: debug\nhttp: null\n');
     assert.equal(c.queryThreads, 3);
+    assert.equal(c.udpIo, 'dgram');
+    assert.equal(load(MINIMAL + 'udp-io: batched\n').udpIo, 'batched', 'batched is accepted where the addon is built');
     assert.equal(c.tcpIdleTimeoutMs, 2500);
     assert.equal(c.maxBatch, 64);
     assert.equal(c.snapshotEvery, 10);
@@ -188,6 +191,10 @@ describe('refusing a bad configuration', () => {
 
   it('an unknown serial policy names the key path and the allowed values', () => {
     assert.deepEqual(problems(withZone('    serial-policy: daily\n')), ['zonelog.yaml: zones[0].serial-policy: must be one of increment, unixtime, dateserial']);
+  });
+
+  it('an unknown udp-io names the key and the allowed values', () => {
+    assert.deepEqual(problems(MINIMAL + 'udp-io: mmsg\n'), ['zonelog.yaml: udp-io: must be one of auto, batched, dgram']);
   });
 
   it('a misspelt key is refused with the nearest known key, at any depth', () => {
