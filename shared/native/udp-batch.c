@@ -52,6 +52,7 @@ typedef struct {
   struct iovec riov[MAX_SLOTS];
   struct mmsghdr smsg[MAX_SLOTS];
   struct iovec siov[MAX_SLOTS];
+  struct sockaddr_storage later[MAX_SLOTS];  // sendToMany's addresses
 } sock_t;
 
 #define CHECK(call)                                                          \
@@ -286,6 +287,25 @@ static int wait_writable(int fd) {
   return poll(&p, 1, 20) > 0;
 }
 
+// Sends smsg[0 .. count) with as few sendmmsg calls as the kernel allows; returns how many
+// were handed over, counting one it refused outright as dealt with.
+static int send_all(sock_t* s, int count) {
+  int sent = 0, waits = 0;
+  while (sent < count) {
+    int n = sendmmsg(s->fd, s->smsg + sent, (unsigned)(count - sent), MSG_DONTWAIT);
+    if (n > 0) {
+      sent += n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == ENOBUFS) && waits++ < 3 && wait_writable(s->fd)) continue;
+    // Unsendable (its peer unreachable, say), or still no room: this answer is dropped, as
+    // any datagram may be, and the rest go on.
+    sent++;
+  }
+  return sent;
+}
+
 // send(socket, count) -> answers sent. Answer i is out[desc[3i+1] .. +desc[3i+2]] to the
 // sender of slot desc[3i].
 static napi_value js_send(napi_env env, napi_callback_info info) {
@@ -317,20 +337,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     h->msg_controllen = 0;
     h->msg_flags = 0;
   }
-  int sent = 0, waits = 0;
-  while (sent < count) {
-    int n = sendmmsg(s->fd, s->smsg + sent, (unsigned)(count - sent), MSG_DONTWAIT);
-    if (n > 0) {
-      sent += n;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == ENOBUFS) && waits++ < 3 && wait_writable(s->fd)) continue;
-    // Unsendable (its peer unreachable, say), or still no room: this answer is dropped, as
-    // any datagram may be, and the rest go on.
-    sent++;
-  }
-  CHECK(napi_create_int32(env, sent, &r));
+  CHECK(napi_create_int32(env, send_all(s, count), &r));
   return r;
 }
 
@@ -369,6 +376,55 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
     break;
   }
   CHECK(napi_get_boolean(env, n >= 0, &r));
+  return r;
+}
+
+// sendToMany(socket, bytes[], addresses[], ports[]) -> how many were sent: answers that were
+// not ready in the turn their queries came (an UPDATE's, after its commit), gathered over one
+// turn and sent with one sendmmsg per MAX_SLOTS.
+static napi_value js_send_to_many(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], r;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sock_t* s = get_sock(env, argv[0]);
+  if (!s) return NULL;
+  uint32_t total, na, np;
+  if (napi_get_array_length(env, argv[1], &total) != napi_ok || napi_get_array_length(env, argv[2], &na) != napi_ok ||
+      napi_get_array_length(env, argv[3], &np) != napi_ok || na != total || np != total) {
+    napi_throw_type_error(env, NULL, "udp-batch: sendToMany(socket, bytes[], addresses[], ports[]) with arrays of one length");
+    return NULL;
+  }
+  int sent = 0;
+  for (uint32_t base = 0; base < total; base += MAX_SLOTS) {
+    int count = 0;
+    for (uint32_t i = base; i < total && i < base + MAX_SLOTS; i++) {
+      napi_value b, a, p;
+      char addr[64];
+      size_t alen, len;
+      int32_t port;
+      void* data;
+      socklen_t sslen;
+      if (napi_get_element(env, argv[1], i, &b) != napi_ok || napi_get_element(env, argv[2], i, &a) != napi_ok || napi_get_element(env, argv[3], i, &p) != napi_ok ||
+          !(data = buffer_data(env, b, &len)) || napi_get_value_string_utf8(env, a, addr, sizeof addr, &alen) != napi_ok ||
+          napi_get_value_int32(env, p, &port) != napi_ok || parse_addr(addr, port, &s->later[count], &sslen) < 0) {
+        napi_throw_type_error(env, NULL, "udp-batch: sendToMany: bad bytes, address or port");
+        return NULL;
+      }
+      struct msghdr* h = &s->smsg[count].msg_hdr;
+      s->siov[count].iov_base = data;
+      s->siov[count].iov_len = len;
+      h->msg_name = &s->later[count];
+      h->msg_namelen = sslen;
+      h->msg_iov = &s->siov[count];
+      h->msg_iovlen = 1;
+      h->msg_control = NULL;
+      h->msg_controllen = 0;
+      h->msg_flags = 0;
+      count++;
+    }
+    sent += send_all(s, count);
+  }
+  CHECK(napi_create_int32(env, sent, &r));
   return r;
 }
 
@@ -443,6 +499,7 @@ NAPI_MODULE_INIT() {
       {"recv", NULL, js_recv, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
       {"sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_default, NULL},
+      {"sendToMany", NULL, js_send_to_many, NULL, NULL, NULL, napi_default, NULL},
       {"peer", NULL, js_peer, NULL, NULL, NULL, napi_default, NULL},
       {"localPort", NULL, js_local_port, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

@@ -11,6 +11,7 @@ interface Native {
   recv(sock: unknown): number;
   send(sock: unknown, count: number): number;
   sendTo(sock: unknown, bytes: Uint8Array, address: string, port: number): boolean;
+  sendToMany(sock: unknown, bytes: Uint8Array[], addresses: string[], ports: number[]): number;
   peer(sock: unknown, slot: number): [string, number];
   localPort(sock: unknown): number;
   close(sock: unknown): void;
@@ -66,6 +67,9 @@ export class BatchedUdpSocket {
   private readonly outDesc = new Int32Array(SLOTS * 3);
   private outCount = 0;
   private outUsed = 0;
+  private laterBytes: Uint8Array[] = [];
+  private laterAddress: string[] = [];
+  private laterPort: number[] = [];
   private readonly n: Native;
   private readonly onBatch: (count: number) => void;
   private readonly onError: (e: unknown) => void;
@@ -109,10 +113,28 @@ export class BatchedUdpSocket {
     return this.n.peer(this.sock, i);
   }
 
-  /** Sends outside a batch: an answer that was not ready in the turn its query came. */
+  /**
+   * Sends outside a batch: an answer that was not ready in the turn its query came. Such
+   * answers come in bursts (a commit acknowledges every update in it), so they are gathered
+   * until the end of this turn of the event loop and go out together.
+   */
   send(bytes: Uint8Array, port: number, address: string): void {
-    if (this.sock !== null) this.n.sendTo(this.sock, bytes, address, port);
+    if (this.sock === null) return;
+    if (this.laterBytes.length === 0) setImmediate(this.flushLater);
+    this.laterBytes.push(bytes);
+    this.laterAddress.push(address);
+    this.laterPort.push(port);
   }
+
+  private readonly flushLater = (): void => {
+    const bytes = this.laterBytes;
+    const address = this.laterAddress;
+    const port = this.laterPort;
+    this.laterBytes = [];
+    this.laterAddress = [];
+    this.laterPort = [];
+    if (this.sock !== null) this.n.sendToMany(this.sock, bytes, address, port);
+  };
 
   close(): void {
     if (this.sock === null) return;

@@ -290,6 +290,9 @@ export class SqliteStore implements EventStore {
     const mode = this.#db.prepare('PRAGMA journal_mode = WAL').get()?.journal_mode;
     if (mode !== 'wal' && this.path !== ':memory:') throw new Error(`cannot use WAL (journal_mode is ${String(mode)})`);
     this.#db.exec('PRAGMA synchronous = FULL');
+    // Savepoints (one per append in a group commit) keep their undo records in a statement
+    // journal: in memory, not in a temporary file written through the kernel on every commit.
+    this.#db.exec('PRAGMA temp_store = MEMORY');
   }
 
   #migrate(): void {
