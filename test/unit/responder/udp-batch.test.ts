@@ -125,7 +125,7 @@ describe('batched UDP I/O (shared/native/udp-batch.c)', () => {
     }
   });
 
-  it('sends a later answer to an address given as text', async () => {
+  it('sends later answers, gathered over a turn, each to the address given as text', async () => {
     let peer: [string, number] | null = null;
     const sock: BatchedUdpSocket = openBatchedUdp(
       '127.0.0.1',
@@ -137,17 +137,22 @@ describe('batched UDP I/O (shared/native/udp-batch.c)', () => {
         throw e;
       },
     )!;
-    const c = await client();
+    const [c, d] = await Promise.all([client(), client()]);
     try {
       c.s.send(Buffer.from('q'), sock.port, '127.0.0.1');
       await until(() => peer !== null);
       assert.deepEqual(peer, ['127.0.0.1', c.port]);
-      sock.send(Buffer.from('later'), c.port, '127.0.0.1');
-      await until(() => c.got.length === 1);
-      assert.equal(c.got[0].toString(), 'later');
+      // In one turn, as a commit acknowledges several updates: they go out together.
+      sock.send(Buffer.from('later-1'), c.port, '127.0.0.1');
+      sock.send(Buffer.from('other'), d.port, '127.0.0.1');
+      sock.send(Buffer.from('later-2'), c.port, '127.0.0.1');
+      await until(() => c.got.length === 2 && d.got.length === 1);
+      assert.deepEqual(c.got.map(String), ['later-1', 'later-2']);
+      assert.deepEqual(d.got.map(String), ['other']);
     } finally {
       sock.close();
       c.s.close();
+      d.s.close();
     }
   });
 
