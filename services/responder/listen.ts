@@ -76,7 +76,7 @@ async function writeStream(sock: net.Socket, s: MessageStream, log: Logger): Pro
  * The synchronous first try for a datagram: an answer to send, null to stay silent, or
  * undefined to hand the message to the full handler.
  */
-export type FastPath = (msg: Buffer) => Buffer | null | undefined;
+export type FastPath = (msg: Buffer, dst?: Buffer, at?: number) => Buffer | number | null | undefined;
 
 // We only ever send to the literal address a datagram came from: no resolver, and no deferral
 // to the next tick that dns.lookup adds even for literals.
@@ -116,16 +116,18 @@ function listenUdpBatched(ep: Endpoint, handler: Handler, log: Logger, fast?: Fa
         const msg = sock.datagram(i);
         if (msg === null) continue;
         if (fast) {
-          let out: Buffer | null | undefined;
+          let out: Buffer | number | null | undefined;
           try {
-            out = fast(msg);
+            // Written straight into the batch's answer buffer when it fits there.
+            out = fast(msg, sock.outBuffer, sock.outUsed);
           } catch (e) {
             const [address, port] = sock.peer(i);
             log.error({ err: e, address, port }, 'internal error answering a query');
             out = headerReply(msg, Rcode.SERVFAIL);
           }
           if (out !== undefined) {
-            if (out !== null) sock.answer(i, out);
+            if (typeof out === 'number') sock.answered(i, out);
+            else if (out !== null) sock.answer(i, out);
             continue;
           }
         }
@@ -162,9 +164,9 @@ function listenUdpDgram(ep: Endpoint, handler: Handler, log: Logger, fast?: Fast
   };
   s.on('message', (msg, r) => {
     if (fast) {
-      let out: Buffer | null | undefined;
+      let out: Buffer | number | null | undefined;
       try {
-        out = fast(msg);
+        out = fast(msg) as Buffer | null | undefined;
       } catch (e) {
         log.error({ err: e, address: r.address, port: r.port }, 'internal error answering a query');
         out = headerReply(msg, Rcode.SERVFAIL);

@@ -86,12 +86,15 @@ export class Responder {
    */
   handle(msg: Buffer, peer: Peer): Answer | Promise<Answer> {
     const fast = this.fast(msg, peer.transport === 'tcp');
-    return fast !== FULL ? fast : this.full(msg, peer);
+    return fast === FULL ? this.full(msg, peer) : (fast as Buffer | null);
   }
 
-  /** The UDP fast path alone: an answer, null for silence, or undefined for the full path. */
-  readonly udpFast = (msg: Buffer): Buffer | null | undefined => {
-    const r = this.fast(msg, false);
+  /**
+   * The UDP fast path alone: an answer, null for silence, or undefined for the full path. Given
+   * `dst`, an answer that fits is written there at `at` instead, and its length returned.
+   */
+  readonly udpFast = (msg: Buffer, dst?: Buffer, at?: number): Buffer | number | null | undefined => {
+    const r = this.fast(msg, false, dst, at);
     return r === FULL ? undefined : r;
   };
 
@@ -107,7 +110,7 @@ export class Responder {
    * shape of nearly every query. Its answer comes from the cache with the ID, RD, CD and the
    * question's spelling copied in, so 0x20 case is echoed without re-encoding.
    */
-  private fast(msg: Buffer, tcp: boolean): Buffer | null | typeof FULL {
+  private fast(msg: Buffer, tcp: boolean, dst?: Buffer, dstAt = 0): Buffer | number | null | typeof FULL {
     const len = msg.length;
     this.seen = (this.seen + 1) | 0;
     if (len < 12) return null;
@@ -170,15 +173,18 @@ export class Responder {
     let src = e.wire;
     // Over TCP the only limit is the 2-octet frame length; past it, TC as over UDP.
     if (src.length > (tcp ? 0xffff : limit)) src = e.truncated ??= truncatedCopy(e.wire, e.questionEnd, edns);
-    const out = Buffer.allocUnsafe(src.length);
-    src.copy(out);
-    out[0] = msg[0];
-    out[1] = msg[1];
-    out[2] = (out[2] & 0xfe) | (f2 & 0x01);
-    out[3] = (out[3] & 0xef) | (msg[3] & 0x10);
-    msg.copy(out, 12, 12, qnameEnd);
-    this.byRcode[out[3] & 0xf]++;
-    return out;
+    // Straight into the caller's buffer if it has room (batched UDP), else a buffer of its own.
+    const into = dst !== undefined && dstAt + src.length <= dst.length;
+    const out = into ? dst : Buffer.allocUnsafe(src.length);
+    const o = into ? dstAt : 0;
+    src.copy(out, o);
+    out[o] = msg[0];
+    out[o + 1] = msg[1];
+    out[o + 2] = (out[o + 2] & 0xfe) | (f2 & 0x01);
+    out[o + 3] = (out[o + 3] & 0xef) | (msg[3] & 0x10);
+    msg.copy(out, o + 12, 12, qnameEnd);
+    this.byRcode[out[o + 3] & 0xf]++;
+    return into ? src.length : out;
   }
 
   /**

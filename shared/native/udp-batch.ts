@@ -64,9 +64,12 @@ export class BatchedUdpSocket {
   private readonly inLen = new Int32Array(SLOTS);
   private readonly outBuf: ArrayBuffer;
   private readonly outBytes: Uint8Array;
+  /** The batch's answer buffer: an answer may be written at `outUsed`, then `answered`. */
+  readonly outBuffer: Buffer;
   private readonly outDesc = new Int32Array(SLOTS * 3);
   private outCount = 0;
-  private outUsed = 0;
+  /** Octets of the answer buffer taken by this batch's answers so far. */
+  outUsed = 0;
   private laterBytes: Uint8Array[] = [];
   private laterAddress: string[] = [];
   private laterPort: number[] = [];
@@ -79,6 +82,7 @@ export class BatchedUdpSocket {
     this.n = n;
     this.outBuf = new ArrayBuffer(o.outSize ?? OUT_SIZE);
     this.outBytes = new Uint8Array(this.outBuf);
+    this.outBuffer = Buffer.from(this.outBuf);
     this.onBatch = onBatch;
     this.onError = onError;
     this.sock = n.open(address, port, this.inBuf, SLOT_SIZE, this.inLen, this.outBuf, this.outDesc, () => this.readable());
@@ -106,6 +110,17 @@ export class BatchedUdpSocket {
     this.outDesc[d + 2] = bytes.length;
     this.outCount++;
     this.outUsed += bytes.length;
+  }
+
+  /** Queues the `length` octets just written at `outUsed` in `outBuffer` to the sender of datagram i. */
+  answered(i: number, length: number): void {
+    if (this.sock === null || length <= 0 || this.outUsed + length > this.outBytes.length) return;
+    const d = this.outCount * 3;
+    this.outDesc[d] = i;
+    this.outDesc[d + 1] = this.outUsed;
+    this.outDesc[d + 2] = length;
+    this.outCount++;
+    this.outUsed += length;
   }
 
   /** The sender of datagram i of the current batch. */

@@ -145,3 +145,23 @@ describe('answer cache invalidation', () => {
     assert.equal(z.negativeSerial('none.ex.test.'), 2);
   });
 });
+
+describe('the UDP fast path writing into a batch buffer', () => {
+  it('writes the bytes it would return, at the offset given, and falls back to its own buffer when there is no room', () => {
+    const zone = load('www A 192.0.2.1\nwww AAAA 2001:db8::1\n');
+    const live = new LiveZone(new ZoneIndex(zone), 1);
+    const responder = new Responder(new Map([[live.apexKey, live]]), keyring([]));
+    // 0x20 case and an ID of its own, so the patched header and question show in the bytes.
+    const q = encodeMessage(emptyMessage({ id: 0x1234, question: [{ name: 'wWw.Ex.TeSt.', type: Type.AAAA, class: Class.IN }] }));
+    const alone = responder.udpFast(q) as Buffer;
+    assert.ok(Buffer.isBuffer(alone));
+    const dst = Buffer.alloc(alone.length + 20, 0xee);
+    const n = responder.udpFast(q, dst, 7);
+    assert.equal(n, alone.length);
+    assert.deepEqual(dst.subarray(7, 7 + alone.length), alone);
+    assert.ok(dst.subarray(0, 7).every((b) => b === 0xee) && dst.subarray(7 + alone.length).every((b) => b === 0xee), 'nothing written outside the answer');
+    const full = responder.udpFast(q, dst, dst.length - alone.length + 1);
+    assert.ok(Buffer.isBuffer(full) && full.equals(alone), 'no room: an answer of its own');
+    assert.equal(responder.udpFast(Buffer.from(q.subarray(0, 5)), dst, 0), null, 'too short to answer: silence');
+  });
+});
