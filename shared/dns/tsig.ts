@@ -1,6 +1,6 @@
 // TSIG (RFC 8945): signing and verifying over the original wire bytes, single and multi-message.
 
-import { createHash, timingSafeEqual, type Hash } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 import { Class, Rcode, TsigError } from './constants.ts';
 import { type Decoded, type Tsig, writeTsigRR } from './message.ts';
 import { nameKey, nameToWire, parseName, type Name } from './name.ts';
@@ -55,66 +55,104 @@ export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-function u16(v: number): Buffer {
-  const b = Buffer.allocUnsafe(2);
-  b.writeUInt16BE(v);
-  return b;
+/** Wire form of a name in canonical form (lower case, uncompressed), cached: keys and algorithms are few. */
+const canonicalWire = new Map<string, Uint8Array>();
+
+function wireOf(name: Name): Uint8Array {
+  let w = canonicalWire.get(name);
+  if (w === undefined) {
+    w = nameToWire(nameKey(name));
+    if (canonicalWire.size < 1024) canonicalWire.set(name, w);
+  }
+  return w;
 }
 
-function u48(v: number): Buffer {
-  const b = Buffer.allocUnsafe(6);
-  b.writeUInt16BE(Math.floor(v / 0x100000000));
-  b.writeUInt32BE(v % 0x100000000, 2);
-  return b;
+function writeU48(b: Buffer, at: number, v: number): void {
+  b.writeUInt16BE(Math.floor(v / 0x100000000), at);
+  b.writeUInt32BE(v % 0x100000000, at + 2);
 }
 
 /** TSIG variables (RFC 8945 §4.3.3): names in canonical (lower-case, uncompressed) form. */
 function variables(t: Tsig, timersOnly: boolean): Buffer {
-  if (timersOnly) return Buffer.concat([u48(t.timeSigned), u16(t.fudge)]);
-  return Buffer.concat([
-    nameToWire(nameKey(t.key)), u16(Class.ANY), Buffer.alloc(4),
-    nameToWire(nameKey(t.algorithm)), u48(t.timeSigned), u16(t.fudge), u16(t.error), u16(t.other.length), t.other,
-  ]);
-}
-
-/** The message as it was before the TSIG was added: TSIG cut off, ARCOUNT less one, original ID. */
-export function unsignedBytes(d: Decoded): Buffer {
-  const b = Buffer.from(d.wire.subarray(0, d.tsigStart));
-  if (d.tsig) {
-    b.writeUInt16BE(d.tsig.originalId, 0);
-    b.writeUInt16BE(b.readUInt16BE(10) - 1, 10);
+  if (timersOnly) {
+    const b = Buffer.allocUnsafe(8);
+    writeU48(b, 0, t.timeSigned);
+    b.writeUInt16BE(t.fudge, 6);
+    return b;
   }
+  const key = wireOf(t.key);
+  const alg = wireOf(t.algorithm);
+  const b = Buffer.allocUnsafe(key.length + 6 + alg.length + 12 + t.other.length);
+  b.set(key, 0);
+  let at = key.length;
+  b.writeUInt16BE(Class.ANY, at);
+  b.writeUInt32BE(0, at + 2);
+  b.set(alg, at + 6);
+  at += 6 + alg.length;
+  writeU48(b, at, t.timeSigned);
+  b.writeUInt16BE(t.fudge, at + 6);
+  b.writeUInt16BE(t.error, at + 8);
+  b.writeUInt16BE(t.other.length, at + 10);
+  b.set(t.other, at + 12);
   return b;
 }
 
+/**
+ * The message as it was before the TSIG was added (TSIG cut off, ARCOUNT less one, original
+ * ID), as the parts a MAC covers: a patched copy of the 12-octet header, then the rest as it
+ * came, not copied.
+ */
+function unsignedParts(d: Decoded): Uint8Array[] {
+  const header = Buffer.from(d.wire.subarray(0, 12));
+  if (d.tsig) {
+    header.writeUInt16BE(d.tsig.originalId, 0);
+    header.writeUInt16BE(header.readUInt16BE(10) - 1, 10);
+  }
+  return [header, d.wire.subarray(12, d.tsigStart)];
+}
+
 function lengthPrefixed(mac: Uint8Array): Buffer {
-  return Buffer.concat([u16(mac.length), mac]);
+  const b = Buffer.allocUnsafe(2 + mac.length);
+  b.writeUInt16BE(mac.length, 0);
+  b.set(mac, 2);
+  return b;
 }
 
 /**
- * HMAC (RFC 2104) from hash states keyed once per key and copied per message: keying a fresh
- * createHmac each time costs more than the MAC itself at update rates.
+ * HMAC (RFC 2104): H(K ^ opad, H(K ^ ipad, text)), with the padded keys made once per key and
+ * each hash done in one call over the parts laid end to end in a reused buffer. An HMAC
+ * object per message (createHmac, or copying a keyed hash state) costs more than the MAC itself
+ * at update rates.
  */
-const keyed = new WeakMap<TsigKey, { inner: Hash; outer: Hash }>();
+const pads = new WeakMap<TsigKey, { ipad: Buffer; opad: Buffer }>();
+let scratch = Buffer.allocUnsafe(4096);
 
 function hmac(key: TsigKey, parts: Uint8Array[]): Buffer {
-  let k = keyed.get(key);
-  if (!k) {
+  let p = pads.get(key);
+  const alg = key.algorithm.hash;
+  if (!p) {
     const block = key.algorithm.size > 32 ? 128 : 64;
     let secret = Buffer.from(key.secret);
-    if (secret.length > block) secret = createHash(key.algorithm.hash).update(secret).digest();
-    const ipad = Buffer.alloc(block, 0x36);
-    const opad = Buffer.alloc(block, 0x5c);
+    if (secret.length > block) secret = createHash(alg).update(secret).digest();
+    p = { ipad: Buffer.alloc(block, 0x36), opad: Buffer.alloc(block, 0x5c) };
     for (let i = 0; i < secret.length; i++) {
-      ipad[i] ^= secret[i];
-      opad[i] ^= secret[i];
+      p.ipad[i] ^= secret[i];
+      p.opad[i] ^= secret[i];
     }
-    k = { inner: createHash(key.algorithm.hash).update(ipad), outer: createHash(key.algorithm.hash).update(opad) };
-    keyed.set(key, k);
+    pads.set(key, p);
   }
-  const h = k.inner.copy();
-  for (const p of parts) h.update(p);
-  return k.outer.copy().update(h.digest()).digest();
+  let n = p.ipad.length;
+  for (const part of parts) n += part.length;
+  if (n > scratch.length) scratch = Buffer.allocUnsafe(Math.max(n, 2 * scratch.length));
+  let at = p.ipad.copy(scratch, 0);
+  for (const part of parts) {
+    scratch.set(part, at);
+    at += part.length;
+  }
+  const inner = hash(alg, scratch.subarray(0, n), 'buffer');
+  at = p.opad.copy(scratch, 0);
+  scratch.set(inner, at);
+  return hash(alg, scratch.subarray(0, at + inner.length), 'buffer');
 }
 
 export interface SignOptions {
@@ -234,7 +272,7 @@ export function verifyMessage(d: Decoded, keys: Keyring, o: VerifyOptions = {}):
   const key = found.key;
   const parts: Uint8Array[] = [];
   if (o.requestMac) parts.push(lengthPrefixed(o.requestMac));
-  parts.push(unsignedBytes(d), variables(t, false));
+  parts.push(...unsignedParts(d), variables(t, false));
   return checkMac(key, t, hmac(key, parts), o.now ?? nowSeconds());
 }
 
@@ -290,7 +328,7 @@ export class TsigStreamVerifier {
     if (nameKey(t.key) !== nameKey(this.key.name) || nameKey(t.algorithm) !== nameKey(this.key.algorithm.name)) {
       return fail('BADKEY', `answer signed with ${t.key}/${t.algorithm}, expected ${this.key.name}`, { tsig: t });
     }
-    const expected = hmac(this.key, [lengthPrefixed(this.prior), ...this.pending, unsignedBytes(d), variables(t, !this.first)]);
+    const expected = hmac(this.key, [lengthPrefixed(this.prior), ...this.pending, ...unsignedParts(d), variables(t, !this.first)]);
     const res = checkMac(this.key, t, expected, now);
     if (res.ok) {
       this.first = false;

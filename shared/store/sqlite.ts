@@ -272,7 +272,7 @@ export class SqliteStore implements EventStore {
         this.#waiting.delete(r.id);
         if ('ok' in r) waiter.resolve(r.ok);
         else if ('concurrency' in r) waiter.reject(new ConcurrencyError(r.concurrency.zone, r.concurrency.expected, r.concurrency.actual));
-        else waiter.reject(new Error(r.error));
+        else waiter.reject(r.range ? new RangeError(r.error) : new Error(r.error));
       });
       const failAll = (e: Error): void => {
         for (const w of this.#waiting.values()) w.reject(new Error(`sqlite append thread: ${e.message}`));
@@ -320,15 +320,16 @@ export class SqliteStore implements EventStore {
 
   async append(zone: Name, events: NewEvent[], expected: ExpectedVersion, opts: AppendOptions = {}): Promise<AppendResult> {
     const key = nameKey(zone);
-    // Checked and encoded here either way: bad input gets the same errors with or without the thread.
-    const rows = eventInserts(key, events);
     if (this.#writer) {
+      // The thread checks and encodes the events (eventInserts), and a bad one is refused with
+      // the same RangeError as without it, before any transaction.
       const id = this.#nextId++;
       return new Promise((resolve, reject) => {
         this.#waiting.set(id, { resolve, reject });
-        this.#writer!.postMessage({ id, zone: key, rows, expected, after: opts.after } satisfies AppendRequest);
+        this.#writer!.postMessage({ id, zone: key, events, expected, after: opts.after } satisfies AppendRequest);
       });
     }
+    const rows = eventInserts(key, events);
     const [r] = this.appendGroup([{ zone: key, rows, expected, after: opts.after }]);
     if ('err' in r) throw r.err;
     // The append is durable whatever happens here: a merge that fails leaves the rows staged,
