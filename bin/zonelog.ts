@@ -17,7 +17,7 @@ import { loadZoneFile } from '../shared/zone/load.ts';
 import { formatIssue } from '../shared/zone/parser.ts';
 import { printZone } from '../shared/zone/printer.ts';
 import { recordCount } from '../shared/zone/zone.ts';
-import { materialize, NotFound, type AsOf } from '../services/projector/materialize.ts';
+import { materialize, materializeZone, NotFound, type AsOf } from '../services/projector/materialize.ts';
 import { decideReload } from '../services/primary/reload.ts';
 import { ConfigError, loadConfig } from '../services/config/load.ts';
 import type { ServerConfig } from '../services/config/types.ts';
@@ -235,9 +235,10 @@ async function cmdExport(args: string[], o: Opts): Promise<number> {
   return withStore(o, async (store) => {
     const head = await store.head(zone);
     const p = head && head.version > 1000 && !o.quiet ? progress(`replaying ${zone}`, undefined) : null;
-    const m = await materialize(store, zone, at, { onEvent: () => p?.tick() });
+    // Printed and dropped: the snapshot may load as views (see materializeZone).
+    const m = await materializeZone(store, zone, at, { onEvent: () => p?.tick(), snapshotViews: true });
     p?.done();
-    process.stdout.write(printZone(m.index.zone, { canonical: o.canonical ?? false }));
+    process.stdout.write(printZone(m.zone, { canonical: o.canonical ?? false }));
     return 0;
   });
 }

@@ -251,7 +251,7 @@ export async function readRoute(store: EventStore, path: string, p: URLSearchPar
     const format = one(p, 'format') ?? 'json';
     if (format !== 'json' && format !== 'text') throw new HistoryError(400, 'bad-parameter', `format is json or text, not "${format}"`);
     const at = asOfFrom({ serial: one(p, 'serial'), time: one(p, 'time'), version: one(p, 'version') });
-    const r = await zoneAsOf(store, zone, at);
+    const r = await zoneAsOf(store, zone, at, undefined, { toPrint: true });
     if (format === 'text') {
       return {
         status: 200, text: printZone(r.zone), headers: {

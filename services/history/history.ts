@@ -10,12 +10,12 @@ import { changesetOf, eventSerials, zoneChanged } from '../../shared/events/code
 import type { Actor, NewEvent, StoredEvent } from '../../shared/events/types.ts';
 import type { EventQuery, EventStore } from '../../shared/store/port.ts';
 import { diff, type Changeset } from '../../shared/zone/changeset.ts';
-import { recordToText } from '../../shared/zone/printer.ts';
-import { soaSerial, sortedRecords, withSerial, type Zone } from '../../shared/zone/zone.ts';
+import { recordToText, zoneToLines } from '../../shared/zone/printer.ts';
+import { soaOf, soaSerial, withSerial, type Zone } from '../../shared/zone/zone.ts';
 import { condense } from '../primary/ixfr.ts';
 import { nextSerial } from '../primary/serial-policy.ts';
 import type { SerialPolicy } from '../config/types.ts';
-import { materialize, NotFound, resolveVersion, type AsOf } from '../projector/materialize.ts';
+import { materializeZone, NotFound, resolveVersion, type AsOf } from '../projector/materialize.ts';
 
 /** A request history cannot answer: an HTTP status, a stable code, and a one-line reason. */
 export class HistoryError extends Error {
@@ -242,12 +242,18 @@ function notFound(e: unknown): never {
   throw e;
 }
 
-export async function zoneAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?: () => void): Promise<AsOfResult> {
+/**
+ * The zone as of a serial, time or version. `toPrint`: the zone is only printed or compared and
+ * then dropped, so its snapshot may be loaded as views (see materializeZone); not for a revert,
+ * whose records go on into the live zone.
+ */
+export async function zoneAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?: () => void, opts: { toPrint?: boolean } = {}): Promise<AsOfResult> {
   try {
-    const m = await materialize(store, zone, at, { onEvent });
+    const m = await materializeZone(store, zone, at, { onEvent, snapshotViews: opts.toPrint === true });
     let time = '';
     for await (const e of store.readZone(zone, m.version, m.version)) time = e.time;
-    return { zone: m.index.zone, version: m.version, serial: m.index.serial, time, fromSnapshot: m.fromSnapshot };
+    const soa = soaOf(m.zone);
+    return { zone: m.zone, version: m.version, serial: soa ? soaSerial(soa.rdata) : 0, time, fromSnapshot: m.fromSnapshot };
   } catch (e) {
     notFound(e);
   }
@@ -255,7 +261,7 @@ export async function zoneAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?
 
 /** Every record of a zone as master-file lines, SOA first, in canonical order. */
 export function zoneLines(z: Zone): string[] {
-  return sortedRecords(z, false).map(recordToText);
+  return zoneToLines(z);
 }
 
 // ---- diff ----------------------------------------------------------------------------------
@@ -309,7 +315,7 @@ export async function diffSerials(store: EventStore, zone: Name, from: number, t
     }
     forward = condense(changes);
   } else {
-    const [a, b] = await Promise.all([zoneAsOf(store, zone, { version: lo }), zoneAsOf(store, zone, { version: hi })]);
+    const [a, b] = await Promise.all([zoneAsOf(store, zone, { version: lo }, undefined, { toPrint: true }), zoneAsOf(store, zone, { version: hi }, undefined, { toPrint: true })]);
     forward = diff(a.zone, b.zone);
   }
   const c = vFrom < vTo ? forward : { soaFrom: forward.soaTo, soaTo: forward.soaFrom!, removed: forward.added, added: forward.removed };

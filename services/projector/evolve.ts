@@ -3,7 +3,7 @@
 import { Class } from '../../shared/dns/constants.ts';
 import { changesetOf, zoneFromRecords } from '../../shared/events/codec.ts';
 import type { StoredEvent } from '../../shared/events/types.ts';
-import { ApplyError } from '../../shared/zone/changeset.ts';
+import { ApplyError, applyChangeset } from '../../shared/zone/changeset.ts';
 import type { Zone } from '../../shared/zone/zone.ts';
 import { ZoneIndex } from './zone-index.ts';
 
@@ -28,13 +28,30 @@ export function evolve(state: ZoneIndex | null, e: StoredEvent): ZoneIndex {
     return new ZoneIndex(zoneFromRecords(e.zone, Class.IN, e.data.soa, e.data.records));
   }
   if (state === null) throw new ReplayError(e, 'a change before the zone was created');
+  const index = state;
+  applying(e, () => index.apply(changesetOf(e, index.zone.class)));
+  return state;
+}
+
+/** evolve for a bare zone, without the query index: for reads that print or compare it. */
+export function evolveZone(state: Zone | null, e: StoredEvent): Zone {
+  if (e.type === 'ZoneCreated') {
+    if (state !== null) throw new ReplayError(e, 'the zone already exists');
+    return zoneFromRecords(e.zone, Class.IN, e.data.soa, e.data.records);
+  }
+  if (state === null) throw new ReplayError(e, 'a change before the zone was created');
+  const zone = state;
+  applying(e, () => applyChangeset(zone, changesetOf(e, zone.class)));
+  return state;
+}
+
+function applying(e: StoredEvent, apply: () => void): void {
   try {
-    state.apply(changesetOf(e, state.zone.class));
+    apply();
   } catch (err) {
     if (err instanceof ApplyError) throw new ReplayError(e, err.message);
     throw err;
   }
-  return state;
 }
 
 /** Folds a sequence of events, from an optional starting zone (a snapshot). */

@@ -5,7 +5,8 @@ import { nameKey, type Name } from '../../shared/dns/name.ts';
 import { zoneFromSnapshot } from '../../shared/events/codec.ts';
 import type { StoredEvent } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
-import { replay } from './evolve.ts';
+import type { Zone } from '../../shared/zone/zone.ts';
+import { evolveZone, replay } from './evolve.ts';
 import type { ZoneIndex } from './zone-index.ts';
 
 /** Which version of a zone: a stream version, the version that produced a serial, or a time. */
@@ -52,4 +53,23 @@ export async function materialize(store: EventStore, zone: Name, asOf: AsOf = 'h
   const index = await replay(store.readZone(key, (snap?.version ?? 0) + 1, version), start, opts.onEvent);
   if (!index) throw new NotFound(`zone ${zone} has no events up to version ${version}`);
   return { index, version, fromSnapshot: snap?.version ?? null };
+}
+
+/**
+ * The bare zone as of a version, serial or time, without the index queries need: for reads
+ * that print or compare it (an as-of, a diff, a revert's target). `snapshotViews` loads the
+ * snapshot's rdata as views (see EventStore.loadSnapshot): only for a zone that is printed and
+ * dropped, never one whose records go on into the live zone or to another thread.
+ */
+export async function materializeZone(store: EventStore, zone: Name, asOf: AsOf = 'head', opts: MaterializeOptions & { snapshotViews?: boolean } = {}): Promise<{ zone: Zone; version: number; fromSnapshot: number | null }> {
+  const key = nameKey(zone);
+  const version = await resolveVersion(store, key, asOf);
+  const snap = opts.useSnapshot === false ? null : await store.loadSnapshot(key, version, { views: opts.snapshotViews === true });
+  let z = snap ? zoneFromSnapshot(snap, Class.IN) : null;
+  for await (const e of store.readZone(key, (snap?.version ?? 0) + 1, version)) {
+    z = evolveZone(z, e);
+    opts.onEvent?.(e);
+  }
+  if (!z) throw new NotFound(`zone ${zone} has no events up to version ${version}`);
+  return { zone: z, version, fromSnapshot: snap?.version ?? null };
 }

@@ -275,6 +275,8 @@ export function readName(msg: Uint8Array, offset: number, pointers = true): [Nam
 
 /** Each octet b as the one-character string b + 1 (canonicalSortKey's alphabet). */
 const SHIFTED = Array.from({ length: 256 }, (_, b) => String.fromCharCode(b + 1));
+/** Scratch for canonicalSortKey: a name without escapes is at most 254 characters. */
+const KEY_UNITS = new Uint16Array(512);
 
 /**
  * A sort key for RFC 4034 §6.1 canonical order: labels right to left, each compared as
@@ -284,17 +286,19 @@ const SHIFTED = Array.from({ length: 256 }, (_, b) => String.fromCharCode(b + 1)
 export function canonicalSortKey(name: Name): string {
   if (name === '.') return '';
   // Without escapes every label is its own text: walk it from the right, no label arrays.
-  if (!name.includes('\\')) {
+  // The key's code units go into a scratch array and become one flat string at the end: a
+  // string grown a character at a time is a rope, slow to build and slower to compare in a sort.
+  if (!name.includes('\\') && name.length < KEY_UNITS.length) {
     const n = name.toLowerCase();
-    let key = '';
+    let k = 0;
     let end = n.length - 1;
     for (let i = end - 1; i >= -1; i--) {
       if (i >= 0 && n.charCodeAt(i) !== 0x2e) continue;
-      for (let j = i + 1; j < end; j++) key += SHIFTED[n.charCodeAt(j)];
-      key += '\u0000';
+      for (let j = i + 1; j < end; j++) KEY_UNITS[k++] = n.charCodeAt(j) + 1;
+      KEY_UNITS[k++] = 0;
       end = i;
     }
-    return key;
+    return String.fromCharCode.apply(null, KEY_UNITS.subarray(0, k) as unknown as number[]);
   }
   // Escaped octets are folded too: \072 is an H, and sorts as an h.
   const labels = nameLabelsBytes(name);

@@ -600,6 +600,10 @@ export function rdataEqual(type: number, a: Uint8Array, b: Uint8Array): boolean 
 
 /** Presentation text of rdata; RFC 3597 `\#` form for types without a layout or empty rdata. */
 export function rdataToText(type: number, rdata: Uint8Array): string {
+  // Addresses, most of a DHCP-fed zone, without the general walk: the text its ipv4 and ipv6
+  // fields print, for the one length the walk accepts (any other length fails there, as before).
+  if (type === Type.A && rdata.length === 4) return formatIPv4(rdata, 0);
+  if (type === Type.AAAA && rdata.length === 16) return formatIPv6(rdata, 0);
   const fields = LAYOUTS.get(type);
   if (fields === undefined || rdata.length === 0) return genericText(rdata);
   const print: string[] = [];

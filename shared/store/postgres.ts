@@ -493,11 +493,11 @@ export class PostgresStore implements EventStore {
     await this.#pool.query(this.#sql.saveSnapshot, [nameKey(s.zone), s.version, s.serial, time, body]);
   }
 
-  async loadSnapshot(zone: Name, maxVersion = LAST_VERSION): Promise<Snapshot | null> {
+  async loadSnapshot(zone: Name, maxVersion = LAST_VERSION, opts: { views?: boolean } = {}): Promise<Snapshot | null> {
     const r = await this.#pool.query<{ zone: string; version: number; serial: string; time: Date; body: Buffer }>(this.#sql.loadSnapshot, [nameKey(zone), maxVersion]);
     const row = r.rows[0];
     if (!row) return null;
-    return snapshotFromBody(row.zone, row.version, Number(row.serial), row.time.toISOString(), row.body);
+    return snapshotFromBody(row.zone, row.version, Number(row.serial), row.time.toISOString(), row.body, opts.views);
   }
 
   #closing: Promise<void> | undefined;

@@ -137,7 +137,8 @@ export async function snapshotBody(s: Snapshot): Promise<Buffer> {
   return gzipAsync(out.subarray(0, o));
 }
 
-export async function snapshotFromBody(zone: Name, version: number, serial: number, time: string, body: Uint8Array): Promise<Snapshot> {
+/** A snapshot from its stored body; `views`: rdata as views into the unpacked body (see EventStore.loadSnapshot). */
+export async function snapshotFromBody(zone: Name, version: number, serial: number, time: string, body: Uint8Array, views = false): Promise<Snapshot> {
   const raw = await gunzipAsync(body);
   if (raw.length < 8 || raw.compare(WIRE_MAGIC, 0, 4, 0, 4) !== 0) {
     const { soa, records } = JSON.parse(raw.toString('utf8')) as { soa: string; records: string[] };
@@ -157,9 +158,14 @@ export async function snapshotFromBody(zone: Name, version: number, serial: numb
     o += 2 + n;
     const len = raw.readUInt16BE(o + 8);
     if (o + 10 + len > raw.length) bad();
-    // A copy per record: views would keep the whole body alive and travel whole to query threads.
-    const rdata = new Uint8Array(len);
-    rdata.set(raw.subarray(o + 10, o + 10 + len));
+    // A copy per record unless asked: views would keep the whole body alive and travel whole
+    // to query threads.
+    let rdata: Uint8Array;
+    if (views) rdata = raw.subarray(o + 10, o + 10 + len);
+    else {
+      rdata = new Uint8Array(len);
+      rdata.set(raw.subarray(o + 10, o + 10 + len));
+    }
     rrs[i] = { name, type: raw.readUInt16BE(o), class: raw.readUInt16BE(o + 2), ttl: raw.readUInt32BE(o + 4), rdata };
     o += 10 + len;
   }

@@ -593,10 +593,10 @@ export class SqliteStore implements EventStore {
     this.#q.saveSnapshot.run(nameKey(s.zone), s.version, s.serial, time, body);
   }
 
-  async loadSnapshot(zone: Name, maxVersion = LAST_VERSION): Promise<Snapshot | null> {
+  async loadSnapshot(zone: Name, maxVersion = LAST_VERSION, opts: { views?: boolean } = {}): Promise<Snapshot | null> {
     const r = this.#q.loadSnapshot.get(nameKey(zone), maxVersion);
     if (!r) return null;
-    return snapshotFromBody(String(r.zone), Number(r.version), Number(r.serial), String(r.time), r.body as Uint8Array);
+    return snapshotFromBody(String(r.zone), Number(r.version), Number(r.serial), String(r.time), r.body as Uint8Array, opts.views);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,8 @@
 import { className, typeName } from '../dns/constants.ts';
 import type { RR } from '../dns/message.ts';
 import { rdataToText } from '../dns/rdata.ts';
-import { sortedRecords, type Zone } from './zone.ts';
+import { Type } from '../dns/constants.ts';
+import { soaOf, sortedNodes, sortedRdata, sortedRRsets, sortedRecords, type Zone } from './zone.ts';
 
 /** `owner TTL CLASS TYPE rdata`, every name absolute: the form events and exports use. */
 export function recordToText(rr: RR): string {
@@ -15,6 +16,26 @@ export function recordToText(rr: RR): string {
  * per line. Names keep their case unless `canonical` asks for the canonical form.
  */
 export function printZone(z: Zone, opts: { canonical?: boolean } = {}): string {
-  const lines = sortedRecords(z, opts.canonical ?? false).map(recordToText);
+  const lines = opts.canonical ? sortedRecords(z, true).map(recordToText) : zoneToLines(z);
   return lines.join('\n') + (lines.length ? '\n' : '');
+}
+
+/**
+ * The zone's records as recordToText lines, SOA first, in the order printZone uses, names as
+ * they are. What an as-of prints, so it is built for size: an RRset's `owner TTL CLASS TYPE`
+ * is made once for all its records, and no record objects are made.
+ */
+export function zoneToLines(z: Zone): string[] {
+  const out: string[] = [];
+  const soa = soaOf(z);
+  if (soa) out.push(recordToText(soa));
+  for (const n of sortedNodes(z)) {
+    for (const set of sortedRRsets(n)) {
+      if (set.type === Type.SOA) continue;
+      const prefix = `${set.name} ${set.ttl} ${className(set.class)} ${typeName(set.type)} `;
+      if (set.rdata.length === 1) out.push(prefix + rdataToText(set.type, set.rdata[0]));
+      else for (const { d } of sortedRdata(set)) out.push(prefix + rdataToText(set.type, d));
+    }
+  }
+  return out;
 }

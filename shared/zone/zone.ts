@@ -168,26 +168,45 @@ export function cloneZone(z: Zone): Zone {
  * the same list. Without it, names keep their case.
  */
 export function sortedRecords(z: Zone, fold: boolean): RR[] {
-  const nodes = [...z.nodes.values()].map((n) => ({ n, k: canonicalSortKey(n.name) }));
-  nodes.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
   const out: RR[] = [];
   const soa = soaOf(z);
   if (soa) out.push(fold ? { ...soa, name: nameKey(soa.name), rdata: canonicalRdata(Type.SOA, soa.rdata) } : soa);
-  for (const { n } of nodes) {
-    const keys = [...n.rrsets.keys()].sort((a, b) => a - b);
-    for (const k of keys) {
-      const set = n.rrsets.get(k)!;
+  for (const n of sortedNodes(z)) {
+    for (const set of sortedRRsets(n)) {
       if (set.type === Type.SOA) continue;
       const owner = fold ? nameKey(set.name) : set.name;
       if (set.rdata.length === 1 && !fold) {
         out.push({ name: owner, type: set.type, class: set.class, ttl: set.ttl, rdata: set.rdata[0] });
         continue;
       }
-      const datas = set.rdata.map((d) => ({ d, c: Buffer.from(canonicalRdata(set.type, d)) })).sort((a, b) => Buffer.compare(a.c, b.c));
-      for (const { d, c } of datas) out.push({ name: owner, type: set.type, class: set.class, ttl: set.ttl, rdata: fold ? c : d });
+      for (const { d, c } of sortedRdata(set)) out.push({ name: owner, type: set.type, class: set.class, ttl: set.ttl, rdata: fold ? c : d });
     }
   }
   return out;
+}
+
+/** The zone's nodes in canonical order (RFC 4034 §6.1). */
+export function sortedNodes(z: Zone): ZoneNode[] {
+  // The keys alone sort with the engine's own string order (no comparator called per pair),
+  // which is the order `<` gives. Names are kept in one spelling (\065 is read as A), so two
+  // nodes should never share a key; if they ever did, the comparator sort keeps both.
+  const byKey = new Map<string, ZoneNode>();
+  for (const n of z.nodes.values()) byKey.set(canonicalSortKey(n.name), n);
+  if (byKey.size === z.nodes.size) return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
+  const keyed = [...z.nodes.values()].map((n) => ({ n, k: canonicalSortKey(n.name) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.n);
+}
+
+/** A node's RRsets by type number (an RRSIG set after the others, by the type it covers). */
+export function sortedRRsets(n: ZoneNode): RRset[] {
+  if (n.rrsets.size === 1) return [...n.rrsets.values()];
+  return [...n.rrsets.keys()].sort((a, b) => a - b).map((k) => n.rrsets.get(k)!);
+}
+
+/** An RRset's rdata in canonical order (RFC 4034 §6.3), each with its canonical form. */
+export function sortedRdata(set: RRset): { d: Uint8Array; c: Buffer }[] {
+  return set.rdata.map((d) => ({ d, c: Buffer.from(canonicalRdata(set.type, d)) })).sort((a, b) => Buffer.compare(a.c, b.c));
 }
 
 export function canonicalRecords(z: Zone): RR[] {

@@ -445,6 +445,14 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         await store.saveSnapshot(s);
         const back = await store.loadSnapshot(Z);
         assert.deepEqual(back, s);
+        // As views into one buffer: the same records, octet for octet.
+        const viewed = await store.loadSnapshot(Z, undefined, { views: true });
+        assert.equal(viewed?.rrs?.length, rrs.length);
+        viewed!.rrs!.forEach((rr, i) => {
+          assert.deepEqual({ ...rr, rdata: null }, { ...rrs[i], rdata: null });
+          assert.equal(Buffer.compare(rr.rdata, rrs[i].rdata), 0, `record ${i}`);
+        });
+        assert.equal(new Set(viewed!.rrs!.slice(1, 100).map((rr) => rr.rdata.buffer)).size, 1, 'one buffer behind the views');
       }));
     });
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Type } from '../../../shared/dns/constants.ts';
-import { snapshotOf, zoneChanged, zoneCreated } from '../../../shared/events/codec.ts';
+import { snapshotOf, snapshotRecords, zoneChanged, zoneCreated } from '../../../shared/events/codec.ts';
 import type { StoredEvent } from '../../../shared/events/types.ts';
 import { SqliteStore } from '../../../shared/store/sqlite.ts';
 import { diff } from '../../../shared/zone/changeset.ts';
@@ -13,7 +13,7 @@ import { loadZoneText } from '../../../shared/zone/load.ts';
 import { printZone } from '../../../shared/zone/printer.ts';
 import type { Zone } from '../../../shared/zone/zone.ts';
 import { ReplayError, evolve, replay } from '../../../services/projector/evolve.ts';
-import { NotFound, materialize } from '../../../services/projector/materialize.ts';
+import { NotFound, materialize, materializeZone } from '../../../services/projector/materialize.ts';
 import { Projection } from '../../../services/projector/projection.ts';
 import { ZoneIndex } from '../../../services/projector/zone-index.ts';
 import { decideReload } from '../../../services/primary/reload.ts';
@@ -73,6 +73,10 @@ describe('materialize from a store', () => {
         const m = await materialize(store, 'ex.test.');
         await store.saveSnapshot(snapshotOf(m.index.zone, m.version));
       }
+      if (i === 45) {
+        const m = await materialize(store, 'ex.test.');
+        await store.saveSnapshot(snapshotRecords(m.index.zone, m.version));
+      }
     }
   });
   after(async () => {
@@ -93,10 +97,22 @@ describe('materialize from a store', () => {
   it('starting from a snapshot gives exactly what full replay gives', async () => {
     const withSnap = await materialize(store, 'ex.test.');
     const without = await materialize(store, 'ex.test.', 'head', { useSnapshot: false });
-    assert.equal(withSnap.fromSnapshot, 26);
+    assert.equal(withSnap.fromSnapshot, 46);
     assert.equal(without.fromSnapshot, null);
     assert.equal(printZone(withSnap.index.zone), printZone(without.index.zone));
     assert.equal((await materialize(store, 'ex.test.', { version: 20 })).fromSnapshot, null, 'a snapshot after the target is not used');
+  });
+
+  it('the bare zone (materializeZone) is the same zone, from text and wire snapshots, with views or copies', async () => {
+    for (const v of [1, 10, 25, 26, 40, 45, 46, 61]) {
+      const want = printZone(versions[v - 1]);
+      for (const snapshotViews of [false, true]) {
+        const m = await materializeZone(store, 'ex.test.', { version: v }, { snapshotViews });
+        assert.equal(printZone(m.zone), want, `version ${v}, views ${snapshotViews}`);
+        assert.equal(m.fromSnapshot, v >= 46 ? 46 : v >= 26 ? 26 : null);
+      }
+    }
+    await assert.rejects(materializeZone(store, 'ex.test.', { serial: 99 }), NotFound);
   });
 
   it('unknown zones, serials and times are NotFound', async () => {

@@ -117,3 +117,20 @@ describe('a refused apply leaves the zone exactly as it was', () => {
     assert.equal(printZone(z), before);
   });
 });
+
+describe('printing a zone in canonical order', () => {
+  it('an owner written with an escape is the same owner, and sorts as its octets do', () => {
+    // \065 is "A": one node, both records printed, before b.
+    const z = zone('\\065 A 10.0.0.1\nb A 10.0.0.2\nA TXT "x"\n');
+    const lines = printZone(z).trimEnd().split('\n').filter((l) => !/ (NS|SOA) |^ns1\./.test(l));
+    assert.equal(lines.length, 3);
+    assert.deepEqual(lines.map((l) => l.split(' ').slice(0, 4).join(' ')), ['A.ex.test. 300 IN A', 'A.ex.test. 300 IN TXT', 'b.ex.test. 300 IN A']);
+    assert.match(lines[2], /^b\.ex\.test\. /, 'b sorts after a, however a is written');
+  });
+
+  it('prints addresses as the general rdata printer does, and refuses a bad length as before', () => {
+    const z = zone('h A 192.0.2.7\nh AAAA 2001:db8::7\nh AAAA ::ffff:192.0.2.1\n');
+    assert.deepEqual(printZone(z).trimEnd().split('\n').filter((l) => l.startsWith('h.')), ['h.ex.test. 300 IN A 192.0.2.7', 'h.ex.test. 300 IN AAAA ::ffff:192.0.2.1', 'h.ex.test. 300 IN AAAA 2001:db8::7']);
+    assert.throws(() => recordToText({ name: 'h.ex.test.', type: 1, class: 1, ttl: 1, rdata: Uint8Array.from([1, 2, 3]) }));
+  });
+});
