@@ -339,7 +339,17 @@ function ownerAndType(line: string): [string, string] {
 export async function blame(store: EventStore, zone: Name, name: Name, type?: number): Promise<BlameEntry[]> {
   const owner = nameKey(name);
   const tname = type === undefined ? undefined : typeName(type);
+  const n = owner.length;
   const at = (l: string): boolean => {
+    // Most lines are someone else's (a ZoneCreated holds the whole zone), and their first
+    // characters say so: compared case-folded, they are rejected without splitting the line.
+    // Anything not plain ASCII goes to the full comparison.
+    for (let i = 0; i < n; i++) {
+      let c = l.charCodeAt(i);
+      if (c >= 0x80 || Number.isNaN(c)) break;
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c !== owner.charCodeAt(i)) return false;
+    }
     const [o, t] = ownerAndType(l);
     return o === owner && (tname === undefined || t === tname);
   };

@@ -199,3 +199,24 @@ describe('what users type', () => {
     for (const t of ['yesterdayish', '22/11/2026', '2026-13-45T99:00:00Z', '']) assert.throws(() => parseTime(t), rejectsWith(400, 'bad-time'), t);
   });
 });
+
+describe('blame matches the owner exactly', () => {
+  it('whatever its case, and not a longer or shorter name that shares its first characters', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zonelog-blame-'));
+    const store = new SqliteStore(join(dir, 'b.db'));
+    try {
+      const z1 = zone('Host A 10.0.0.1\nhost2 A 10.0.0.2\nhos A 10.0.0.3\nhost.sub A 10.0.0.4\n', 1);
+      await store.append(ORIGIN, [zoneCreated(z1, 'import', { user: 'importer' })], 'no-zone');
+      const z2 = zone('HOST A 10.0.0.9\nhost2 A 10.0.0.2\nhos A 10.0.0.3\nhost.sub A 10.0.0.4\n', 2);
+      await store.append(ORIGIN, [zoneChanged(diff(z1, z2), 'update', { key: 'k.' })], 1);
+      const b = await blame(store, ORIGIN, 'hOsT.ex.test.');
+      assert.deepEqual(b.map((e) => [e.version, e.removedRecords, e.addedRecords]), [
+        [1, [], ['Host.ex.test. 300 IN A 10.0.0.1']],
+        [2, ['Host.ex.test. 300 IN A 10.0.0.1'], ['HOST.ex.test. 300 IN A 10.0.0.9']],
+      ]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
