@@ -91,6 +91,17 @@ static sock_t* get_sock(napi_env env, napi_value v) {
   return s;
 }
 
+// A call's arguments (up to n; missing ones are undefined) and its socket, argv[0]; NULL with
+// an exception pending when argv[0] is not an open socket.
+static sock_t* sock_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "udp-batch: Node-API call failed: napi_get_cb_info");
+    return NULL;
+  }
+  return get_sock(env, argv[0]);
+}
+
 static void on_closed(uv_handle_t* h) {
   sock_t* s = (sock_t*)h;
   close(s->fd);
@@ -254,10 +265,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
 
 // recv(socket) -> number of datagrams now in the slots (0 when none is waiting)
 static napi_value js_recv(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], r;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 1, argv);
   if (!s) return NULL;
   for (unsigned i = 0; i < s->slots; i++) {
     struct msghdr* h = &s->rmsg[i].msg_hdr;
@@ -309,10 +318,8 @@ static int send_all(sock_t* s, int count) {
 // send(socket, count) -> answers sent. Answer i is out[desc[3i+1] .. +desc[3i+2]] to the
 // sender of slot desc[3i].
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], r;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 2, argv);
   if (!s) return NULL;
   int32_t count;
   CHECK(napi_get_value_int32(env, argv[1], &count));
@@ -344,10 +351,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 // sendTo(socket, bytes, address, port) -> true if sent: an answer that was not ready in the
 // turn its query arrived (the slot has been reused since), so the address comes as text.
 static napi_value js_send_to(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4], r;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 4, argv);
   if (!s) return NULL;
   size_t len;
   void* data = buffer_data(env, argv[1], &len);
@@ -383,10 +388,8 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
 // not ready in the turn their queries came (an UPDATE's, after its commit), gathered over one
 // turn and sent with one sendmmsg per MAX_SLOTS.
 static napi_value js_send_to_many(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4], r;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 4, argv);
   if (!s) return NULL;
   uint32_t total, na, np;
   if (napi_get_array_length(env, argv[1], &total) != napi_ok || napi_get_array_length(env, argv[2], &na) != napi_ok ||
@@ -430,10 +433,8 @@ static napi_value js_send_to_many(napi_env env, napi_callback_info info) {
 
 // peer(socket, slot) -> [address, port] of the datagram in that slot
 static napi_value js_peer(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2], r, a, p;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 2, argv);
   if (!s) return NULL;
   int32_t slot;
   CHECK(napi_get_value_int32(env, argv[1], &slot));
@@ -463,10 +464,8 @@ static napi_value js_peer(napi_env env, napi_callback_info info) {
 
 // localPort(socket) -> the bound port (for a bind to port 0)
 static napi_value js_local_port(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1], r;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t* s = get_sock(env, argv[0]);
+  sock_t* s = sock_args(env, info, 1, argv);
   if (!s) return NULL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
