@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { Actor } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
-import { printZone } from '../../shared/zone/printer.ts';
+import { printZone, zoneToLines } from '../../shared/zone/printer.ts';
 import {
   asOfFrom, auditEvents, blame, diffSerials, getChange, HistoryError, knownZone, listChanges, nameIn, parseLimit, parseSerial, parseTime, parseType,
-  parseVersion, zoneAsOf, zoneLines, type ChangeFilterText,
+  parseVersion, zoneAsOf, type ChangeFilterText,
 } from '../history/history.ts';
 
 export interface ServedZone {
@@ -260,7 +260,7 @@ export async function readRoute(store: EventStore, path: string, p: URLSearchPar
         },
       };
     }
-    return { status: 200, json: { zone, version: r.version, serial: r.serial, time: r.time, fromSnapshot: r.fromSnapshot, records: zoneLines(r.zone) } };
+    return { status: 200, json: { zone, version: r.version, serial: r.serial, time: r.time, fromSnapshot: r.fromSnapshot, records: zoneToLines(r.zone) } };
   }
   if (what === 'diff') {
     only(p, ['from', 'to']);

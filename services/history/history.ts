@@ -10,7 +10,7 @@ import { changesetOf, eventSerials, zoneChanged } from '../../shared/events/code
 import type { Actor, NewEvent, StoredEvent } from '../../shared/events/types.ts';
 import type { EventQuery, EventStore } from '../../shared/store/port.ts';
 import { diff, type Changeset } from '../../shared/zone/changeset.ts';
-import { recordToText, zoneToLines } from '../../shared/zone/printer.ts';
+import { recordToText } from '../../shared/zone/printer.ts';
 import { soaOf, soaSerial, withSerial, type Zone } from '../../shared/zone/zone.ts';
 import { condense } from '../primary/ixfr.ts';
 import { nextSerial } from '../primary/serial-policy.ts';
@@ -257,11 +257,6 @@ export async function zoneAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?
   } catch (e) {
     notFound(e);
   }
-}
-
-/** Every record of a zone as master-file lines, SOA first, in canonical order. */
-export function zoneLines(z: Zone): string[] {
-  return zoneToLines(z);
 }
 
 // ---- diff ----------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
 // Printing zones and records in master-file format: one absolute record per line.
 
-import { className, typeName } from '../dns/constants.ts';
+import { className, Type, typeName } from '../dns/constants.ts';
 import type { RR } from '../dns/message.ts';
 import { rdataToText } from '../dns/rdata.ts';
-import { Type } from '../dns/constants.ts';
 import { soaOf, sortedNodes, sortedRdata, sortedRRsets, sortedRecords, type Zone } from './zone.ts';
 
 /** `owner TTL CLASS TYPE rdata`, every name absolute: the form events and exports use. */

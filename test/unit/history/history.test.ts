@@ -10,10 +10,10 @@ import type { Actor } from '../../../shared/events/types.ts';
 import { SqliteStore } from '../../../shared/store/sqlite.ts';
 import { applyChangeset, diff } from '../../../shared/zone/changeset.ts';
 import { loadZoneText } from '../../../shared/zone/load.ts';
-import { printZone, recordToText } from '../../../shared/zone/printer.ts';
+import { printZone, recordToText, zoneToLines } from '../../../shared/zone/printer.ts';
 import { cloneZone, soaOf, soaSerial, type Zone } from '../../../shared/zone/zone.ts';
 import {
-  blame, decideRevert, diffSerials, getChange, HistoryError, knownZone, listChanges, nameIn, parseTime, zoneAsOf, zoneLines,
+  blame, decideRevert, diffSerials, getChange, HistoryError, knownZone, listChanges, nameIn, parseTime, zoneAsOf,
 } from '../../../services/history/history.ts';
 
 const ORIGIN = 'ex.test.';
@@ -66,7 +66,7 @@ describe('history over a store', () => {
       assert.equal(printZone(r.zone), printZone(versions[i - 1]));
       assert.equal(r.version, i);
       assert.equal(r.serial, 1000 + i);
-      assert.deepEqual(zoneLines(r.zone), printZone(versions[i - 1]).trimEnd().split('\n'));
+      assert.deepEqual(zoneToLines(r.zone), printZone(versions[i - 1]).trimEnd().split('\n'));
     }
     const between = new Date(Date.parse('2026-01-01T00:00:00Z') + 20 * 60_000 + 30_000).toISOString();
     assert.equal((await zoneAsOf(store, ORIGIN, { time: between })).serial, 1020);
