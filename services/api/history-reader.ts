@@ -14,10 +14,15 @@ type ToReader = { id: number; t: 'read'; req: ReadRequest } | { id: number; t: '
 type FromReader =
   | { id: number; t: 'raw'; status: number; body: string; headers: Record<string, string> }
   | { id: number; t: 'lines'; lines: string[] }
+  /** A chunked body begins (its chunks follow). */
+  | { id: number; t: 'stream'; status: number; headers: Record<string, string> }
+  | { id: number; t: 'chunk'; text: string }
   | { id: number; t: 'end'; error?: string };
 
 /** NDJSON lines sent per message; the next batch waits until the main thread asks for it. */
 const BATCH = 500;
+/** Chunks of a chunked body sent ahead of the main thread: one being written, one being made. */
+const CHUNKS_AHEAD = 2;
 
 export interface HistoryReader {
   reader: Reader;
@@ -48,8 +53,9 @@ export function startHistoryReader(url: string): HistoryReader {
       w.resolve({ status: m.status, raw: m.body, headers: m.headers });
       return;
     }
-    // The first batch of a stream: from here on its messages feed the iterator.
-    const queue: FromReader[] = [m];
+    // The first message of a stream (NDJSON's first batch, or a chunked body's start): from
+    // here on its messages feed the iterator.
+    const queue: FromReader[] = m.t === 'stream' ? [] : [m];
     let wake: (() => void) | null = null;
     w.lines = (more) => {
       queue.push(more);
@@ -66,8 +72,9 @@ export function startHistoryReader(url: string): HistoryReader {
             if (msg.error) throw new Error(msg.error);
             return;
           }
-          if (msg.t === 'lines') {
-            yield* msg.lines;
+          if (msg.t === 'lines' || msg.t === 'chunk') {
+            if (msg.t === 'lines') yield* msg.lines;
+            else yield msg.text;
             worker.postMessage({ id, t: 'more' } satisfies ToReader);
           }
         }
@@ -75,7 +82,7 @@ export function startHistoryReader(url: string): HistoryReader {
         waiting.delete(id);
       }
     }
-    w.resolve({ status: 200, ndjson: lines() });
+    w.resolve(m.t === 'stream' ? { status: m.status, headers: m.headers, chunks: lines() } : { status: 200, ndjson: lines() });
   });
   return {
     reader: (req) => new Promise((resolve) => {
@@ -103,40 +110,65 @@ async function serveReads(): Promise<void> {
       credit.get(m.id)?.();
       return;
     }
-    void (async () => {
-      let r: Reply;
-      if (isHeavy(m.req.path)) {
-        const turn = heavy.then(() => read(m.req));
-        heavy = turn.catch(() => undefined);
-        r = await turn;
-      } else r = await read(m.req);
-      if (!('ndjson' in r)) {
-        const body = 'json' in r ? JSON.stringify(r.json) + '\n' : 'text' in r ? r.text : r.raw;
-        const headers = 'json' in r ? { 'content-type': 'application/json' } : 'text' in r ? { 'content-type': 'text/plain; charset=utf-8', ...r.headers } : r.headers;
-        port.postMessage({ id: m.id, t: 'raw', status: r.status, body, headers } satisfies FromReader);
-        return;
-      }
-      try {
-        let batch: string[] = [];
-        const flush = async (): Promise<void> => {
-          const granted = new Promise<void>((resolve) => credit.set(m.id, resolve));
-          port.postMessage({ id: m.id, t: 'lines', lines: batch } satisfies FromReader);
-          batch = [];
-          await granted;
-        };
-        for await (const l of r.ndjson) {
-          batch.push(l);
-          if (batch.length >= BATCH) await flush();
-        }
-        if (batch.length > 0) await flush();
-        port.postMessage({ id: m.id, t: 'end' } satisfies FromReader);
-      } catch (e) {
-        port.postMessage({ id: m.id, t: 'end', error: (e as Error).message } satisfies FromReader);
-      } finally {
-        credit.delete(m.id);
-      }
-    })();
+    // A heavy reply holds its turn until it has been sent whole (a chunked zone is made as it goes).
+    if (isHeavy(m.req.path)) {
+      const turn = heavy.then(async () => respond(m.id, await read(m.req)));
+      heavy = turn.catch(() => undefined);
+    } else void read(m.req).then((r) => respond(m.id, r));
   });
+
+  async function respond(id: number, r: Reply): Promise<void> {
+    if ('chunks' in r) return chunked(id, r);
+    if (!('ndjson' in r)) {
+      const body = 'json' in r ? JSON.stringify(r.json) + '\n' : 'text' in r ? r.text : r.raw;
+      const headers = 'json' in r ? { 'content-type': 'application/json' } : 'text' in r ? { 'content-type': 'text/plain; charset=utf-8', ...r.headers } : r.headers;
+      port.postMessage({ id, t: 'raw', status: r.status, body, headers } satisfies FromReader);
+      return;
+    }
+    try {
+      let batch: string[] = [];
+      const flush = async (): Promise<void> => {
+        const granted = new Promise<void>((resolve) => credit.set(id, resolve));
+        port.postMessage({ id, t: 'lines', lines: batch } satisfies FromReader);
+        batch = [];
+        await granted;
+      };
+      for await (const l of r.ndjson) {
+        batch.push(l);
+        if (batch.length >= BATCH) await flush();
+      }
+      if (batch.length > 0) await flush();
+      port.postMessage({ id, t: 'end' } satisfies FromReader);
+    } catch (e) {
+      port.postMessage({ id, t: 'end', error: (e as Error).message } satisfies FromReader);
+    } finally {
+      credit.delete(id);
+    }
+  }
+
+  /** A chunked body: up to CHUNKS_AHEAD chunks in flight, so the next is made while one is written. */
+  async function chunked(id: number, r: Extract<Reply, { chunks: unknown }>): Promise<void> {
+    let ahead = 0;
+    let wake: (() => void) | null = null;
+    credit.set(id, () => {
+      ahead--;
+      wake?.();
+      wake = null;
+    });
+    port.postMessage({ id, t: 'stream', status: r.status, headers: r.headers } satisfies FromReader);
+    try {
+      for await (const text of r.chunks) {
+        while (ahead >= CHUNKS_AHEAD) await new Promise<void>((resolve) => (wake = resolve));
+        ahead++;
+        port.postMessage({ id, t: 'chunk', text } satisfies FromReader);
+      }
+      port.postMessage({ id, t: 'end' } satisfies FromReader);
+    } catch (e) {
+      port.postMessage({ id, t: 'end', error: (e as Error).message } satisfies FromReader);
+    } finally {
+      credit.delete(id);
+    }
+  }
 }
 
 if (!isMainThread && (workerData as { url?: string } | null)?.url !== undefined && parentPort) await serveReads();

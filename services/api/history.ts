@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { Actor } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
-import { printZone, zoneToLines } from '../../shared/zone/printer.ts';
+import { zoneLineBatches } from '../../shared/zone/printer.ts';
 import {
   asOfFrom, auditEvents, blame, diffSerials, getChange, HistoryError, knownZone, listChanges, nameIn, parseLimit, parseSerial, parseTime, parseType,
   parseVersion, zoneAsOf, type ChangeFilterText,
@@ -112,7 +112,12 @@ export type Reply =
   /** A body already serialized (by the reader thread), with its content type among the headers. */
   | { status: number; raw: string; headers: Record<string, string> }
   /** NDJSON: each item one line, already serialized. */
-  | { status: 200; ndjson: AsyncIterable<string> };
+  | { status: 200; ndjson: AsyncIterable<string> }
+  /**
+   * A body written as it is made, in chunks of text, with its content type among the headers:
+   * a whole zone, whose lines are never all held at once.
+   */
+  | { status: number; headers: Record<string, string>; chunks: AsyncIterable<string> | Iterable<string> };
 
 /** A read request as it crosses to the reader thread. */
 export interface ReadRequest {
@@ -186,6 +191,15 @@ async function write(res: http.ServerResponse, r: Reply): Promise<void> {
     res.writeHead(r.status, { 'cache-control': 'no-store', ...r.headers }).end(r.raw);
     return;
   }
+  if ('chunks' in r) {
+    res.writeHead(r.status, { 'cache-control': 'no-store', ...r.headers });
+    for await (const c of r.chunks) {
+      if (!res.write(c)) await new Promise((resolve) => res.once('drain', resolve));
+      if (res.destroyed) return;
+    }
+    res.end();
+    return;
+  }
   await ndjson(res, r.ndjson);
 }
 
@@ -252,15 +266,33 @@ export async function readRoute(store: EventStore, path: string, p: URLSearchPar
     if (format !== 'json' && format !== 'text') throw new HistoryError(400, 'bad-parameter', `format is json or text, not "${format}"`);
     const at = asOfFrom({ serial: one(p, 'serial'), time: one(p, 'time'), version: one(p, 'version') });
     const r = await zoneAsOf(store, zone, at, undefined, { toPrint: true });
+    // Written out batch by batch as the lines are made: the same bytes printZone and
+    // JSON.stringify would give, without holding them all (and first bytes go out sooner).
     if (format === 'text') {
       return {
-        status: 200, text: printZone(r.zone), headers: {
+        status: 200, chunks: (function* () {
+          for (const b of zoneLineBatches(r.zone)) yield b.join('\n') + '\n';
+        })(),
+        headers: {
+          'content-type': 'text/plain; charset=utf-8',
           'content-disposition': `inline; filename="${zone === '.' ? 'root' : zone.slice(0, -1)}-${r.serial}.zone"`,
           'x-zonelog-version': String(r.version), 'x-zonelog-serial': String(r.serial),
         },
       };
     }
-    return { status: 200, json: { zone, version: r.version, serial: r.serial, time: r.time, fromSnapshot: r.fromSnapshot, records: zoneToLines(r.zone) } };
+    const head = JSON.stringify({ zone, version: r.version, serial: r.serial, time: r.time, fromSnapshot: r.fromSnapshot });
+    return {
+      status: 200, headers: { 'content-type': 'application/json' }, chunks: (function* () {
+        yield `${head.slice(0, -1)},"records":[`;
+        let first = true;
+        for (const b of zoneLineBatches(r.zone)) {
+          const s = b.map((l) => JSON.stringify(l)).join(',');
+          yield first ? s : `,${s}`;
+          first = false;
+        }
+        yield ']}\n';
+      })(),
+    };
   }
   if (what === 'diff') {
     only(p, ['from', 'to']);

@@ -25,7 +25,17 @@ export function printZone(z: Zone, opts: { canonical?: boolean } = {}): string {
  * is made once for all its records, and no record objects are made.
  */
 export function zoneToLines(z: Zone): string[] {
-  const out: string[] = [];
+  const all: string[] = [];
+  for (const batch of zoneLineBatches(z)) for (const l of batch) all.push(l);
+  return all;
+}
+
+/**
+ * zoneToLines in batches of about `size` lines (a node's lines are never split), for writing a
+ * zone out as it is printed: each batch can go and be dropped before the next is made.
+ */
+export function* zoneLineBatches(z: Zone, size = 4096): Generator<string[]> {
+  let out: string[] = [];
   const soa = soaOf(z);
   if (soa) out.push(recordToText(soa));
   for (const n of sortedNodes(z)) {
@@ -35,6 +45,10 @@ export function zoneToLines(z: Zone): string[] {
       if (set.rdata.length === 1) out.push(prefix + rdataToText(set.type, set.rdata[0]));
       else for (const { d } of sortedRdata(set)) out.push(prefix + rdataToText(set.type, d));
     }
+    if (out.length >= size) {
+      yield out;
+      out = [];
+    }
   }
-  return out;
+  if (out.length > 0) yield out;
 }

@@ -7,6 +7,9 @@ import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { Class, Type } from '../../shared/dns/constants.ts';
 import { waitUntil } from '../../infra/peers.ts';
+import { loadZoneText } from '../../shared/zone/load.ts';
+import { recordToText } from '../../shared/zone/printer.ts';
+import { sortedRecords } from '../../shared/zone/zone.ts';
 import { ROOT } from '../support/cli.ts';
 import { startZonelog, type ServerHandle } from '../support/server.ts';
 import { addressesOf, query, record, sendUpdate, tsigKey } from '../support/updates.ts';
@@ -189,5 +192,33 @@ describe('history API', () => {
     // Log lines are written in batches: wait for it.
     const line = await waitUntil('the revert audit line', async () => server.logLines().find((l) => l.msg === 'zone reverted'), { timeoutMs: 5_000, intervalMs: 100 });
     assert.equal(line.revertTo, serials[1]);
+  });
+});
+
+describe('history API: a zone larger than one chunk', () => {
+  it('as-of streams the same JSON and text a whole-zone print gives, through the reader thread', async () => {
+    // 12,000 hosts in mixed case, some with two addresses and a TXT: many chunks, sets of several records.
+    let file = '$TTL 300\n@ SOA ns1 hostmaster 7 3600 900 1209600 300\n  NS ns1\nns1 A 192.0.2.1\n';
+    for (let i = 0; i < 12_000; i++) {
+      file += `${i % 3 === 0 ? 'Host' : 'host'}-${i} A 10.${i >> 16}.${(i >> 8) & 255}.${i & 255}\n`;
+      if (i % 5 === 0) file += `host-${i} A 10.200.${(i >> 8) & 255}.${i & 255}\nhost-${i} TXT "n=${i}" "x\\"y"\n`;
+    }
+    const big = await startZonelog({ zones: [{ name: 'big.test', file }] });
+    try {
+      const url = `http://127.0.0.1:${big.httpPort}/api/v1/zones/big.test/as-of?serial=7`;
+      const jsonText = await (await fetch(url)).text();
+      const text = await (await fetch(`${url}&format=text`)).text();
+      const z = loadZoneText(file, 'big.zone', { origin: 'big.test.' }).zone;
+      // The independent path: record objects in canonical order, each printed on its own.
+      const want = sortedRecords(z, false).map(recordToText);
+      assert.equal(want.length, 3 + 12_000 + 2 * 2_400);
+      assert.equal(text, want.join('\n') + '\n');
+      const body = JSON.parse(jsonText) as { zone: string; serial: number; version: number; records: string[] };
+      assert.deepEqual([body.zone, body.serial, body.version], ['big.test.', 7, 1]);
+      assert.deepEqual(body.records, want);
+      assert.equal(jsonText, JSON.stringify(body) + '\n', 'the streamed JSON is what JSON.stringify writes');
+    } finally {
+      await big.stop();
+    }
   });
 });
