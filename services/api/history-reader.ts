@@ -72,11 +72,10 @@ export function startHistoryReader(url: string): HistoryReader {
             if (msg.error) throw new Error(msg.error);
             return;
           }
-          if (msg.t === 'lines' || msg.t === 'chunk') {
-            if (msg.t === 'lines') yield* msg.lines;
-            else yield msg.text;
-            worker.postMessage({ id, t: 'more' } satisfies ToReader);
-          }
+          if (msg.t === 'lines') yield* msg.lines;
+          else if (msg.t === 'chunk') yield msg.text;
+          else continue;
+          worker.postMessage({ id, t: 'more' } satisfies ToReader);
         }
       } finally {
         waiting.delete(id);

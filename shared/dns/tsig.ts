@@ -125,7 +125,8 @@ function lengthPrefixed(mac: Uint8Array): Buffer {
  * at update rates.
  */
 const pads = new WeakMap<TsigKey, { ipad: Buffer; opad: Buffer }>();
-let scratch = Buffer.allocUnsafe(4096);
+/** Reused for any message up to 64 KiB plus the pad; a longer run (a stream's unsigned messages) gets its own. */
+const SCRATCH = Buffer.allocUnsafe(65_536 + 512);
 
 function hmac(key: TsigKey, parts: Uint8Array[]): Buffer {
   let p = pads.get(key);
@@ -143,7 +144,7 @@ function hmac(key: TsigKey, parts: Uint8Array[]): Buffer {
   }
   let n = p.ipad.length;
   for (const part of parts) n += part.length;
-  if (n > scratch.length) scratch = Buffer.allocUnsafe(Math.max(n, 2 * scratch.length));
+  const scratch = n <= SCRATCH.length ? SCRATCH : Buffer.allocUnsafe(n);
   let at = p.ipad.copy(scratch, 0);
   for (const part of parts) {
     scratch.set(part, at);
