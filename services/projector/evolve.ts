@@ -1,6 +1,7 @@
 // The fold at the heart of the projector: a zone, plus one event, gives the next zone.
 
 import { Class } from '../../shared/dns/constants.ts';
+import { nameKey } from '../../shared/dns/name.ts';
 import { changesetOf, zoneFromRecords } from '../../shared/events/codec.ts';
 import type { StoredEvent } from '../../shared/events/types.ts';
 import { ApplyError, applyChangeset } from '../../shared/zone/changeset.ts';
@@ -33,15 +34,23 @@ export function evolve(state: ZoneIndex | null, e: StoredEvent): ZoneIndex {
   return state;
 }
 
-/** evolve for a bare zone, without the query index: for reads that print or compare it. */
-export function evolveZone(state: Zone | null, e: StoredEvent): Zone {
+/**
+ * evolve for a bare zone, without the query index: for reads that print or compare it.
+ * `touched` collects the nameKeys of the owners a change touches (see markPrintOrder).
+ */
+export function evolveZone(state: Zone | null, e: StoredEvent, touched?: Set<string>): Zone {
   if (e.type === 'ZoneCreated') {
     if (state !== null) throw new ReplayError(e, 'the zone already exists');
     return zoneFromRecords(e.zone, Class.IN, e.data.soa, e.data.records);
   }
   if (state === null) throw new ReplayError(e, 'a change before the zone was created');
   const zone = state;
-  applying(e, () => applyChangeset(zone, changesetOf(e, zone.class)));
+  const c = changesetOf(e, zone.class);
+  if (touched) {
+    for (const rr of c.removed) touched.add(nameKey(rr.name));
+    for (const rr of c.added) touched.add(nameKey(rr.name));
+  }
+  applying(e, () => applyChangeset(zone, c));
   return state;
 }
 

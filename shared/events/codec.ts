@@ -66,7 +66,10 @@ export function snapshotOf(z: Zone, version: number, now = new Date()): Snapshot
   return { zone: z.origin, version, time: now.toISOString(), ...wholeZone(z) };
 }
 
-/** A snapshot as records in wire form, SOA first: what the server saves (no text to write or parse). */
+/**
+ * A snapshot as records in wire form, SOA first: what the server saves (no text to write or
+ * parse). The store puts them in print order off this thread as it saves them (snapshotBody).
+ */
 export function snapshotRecords(z: Zone, version: number, now = new Date()): Snapshot {
   const soa = soaOf(z);
   if (!soa) throw new Error(`zone ${z.origin} has no SOA`);

@@ -65,10 +65,13 @@ export type StoredEvent = NewEvent & { zone: Name; version: number; position: nu
  * text (`soa` and the other `records` as lines: the form schemas/events/Snapshot.v1.json
  * describes) or as records in wire form (`rrs`, SOA first), which the stores keep in a binary
  * body that loads without parsing text. Snapshots are derived data: either form gives the same zone.
+ * `ordered`: the `rrs` are in the order a zone prints in (SOA, then owners in canonical order,
+ * each owner's RRsets by type and their rdata in canonical order), so a zone built from them
+ * prints without sorting what replay did not touch (printer.ts markPrintOrder).
  */
 export type Snapshot = {
   zone: Name;
   version: number;
   serial: number;
   time: string;
-} & ({ soa: string; records: string[]; rrs?: undefined } | { rrs: RR[]; soa?: undefined; records?: undefined });
+} & ({ soa: string; records: string[]; rrs?: undefined; ordered?: undefined } | { rrs: RR[]; soa?: undefined; records?: undefined; ordered?: boolean });
