@@ -447,7 +447,7 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         // Stored in print order (SOA first, then owners in canonical order): the same records.
         assert.ok(back?.rrs);
         assert.deepEqual({ ...back, rrs: null }, { ...s, rrs: null, ordered: true });
-        const text = (list: typeof rrs): string[] => list.map((rr) => `${rr.name} ${rr.type} ${rr.class} ${rr.ttl} ${Buffer.from(rr.rdata).toString('hex')}`);
+        const text = (list: readonly { name: string; type: number; class: number; ttl: number; rdata: Uint8Array }[]): string[] => list.map((rr) => `${rr.name} ${rr.type} ${rr.class} ${rr.ttl} ${Buffer.from(rr.rdata).toString('hex')}`);
         assert.equal(back.rrs[0].type, 6, 'the SOA first');
         assert.deepEqual(text(back.rrs).sort(), text(rrs).sort());
         assert.deepEqual(back.rrs.slice(1, 4).map((rr) => rr.name), [`big.${Z}`, `Host-0.${Z}`, `Host-1.${Z}`]);
