@@ -319,10 +319,13 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
           const all = Promise.all(writers).finally(() => (done = true));
           const deadline = Date.now() + 30_000;
           for (let after = 0; Date.now() < deadline; ) {
+            // Whether the writers had finished before this read began: an empty page read while
+            // the last append was still committing does not mean the reader has seen everything.
+            const finished = done;
             const page = await store.readAll(after, 7);
             seen.push(...page);
             if (page.length > 0) after = page[page.length - 1].position;
-            else if (done) break;
+            else if (finished) break;
             else await new Promise((r) => setTimeout(r, 1));
           }
           await all;
