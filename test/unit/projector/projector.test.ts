@@ -26,6 +26,12 @@ const zone = (body: string, serial: number): Zone => {
 };
 const stored = (e: ReturnType<typeof zoneCreated>, version: number): StoredEvent => ({ ...e, zone: 'ex.test.', version, position: version });
 
+/** Saves a snapshot of ex.test. as the store now has it: text lines, or records in wire form. */
+async function snapshotNow(store: SqliteStore, form: 'text' | 'wire'): Promise<void> {
+  const m = await materialize(store, 'ex.test.');
+  await store.saveSnapshot(form === 'text' ? snapshotOf(m.index.zone, m.version) : snapshotRecords(m.index.zone, m.version));
+}
+
 describe('replay', () => {
   it('ZoneCreated then ZoneChanged events give the zone they describe', async () => {
     const v1 = zone('a A 192.0.2.10\n', 1);
@@ -70,14 +76,8 @@ describe('materialize from a store', () => {
       versions.push(next);
       times.push(t.toISOString());
       prev = next;
-      if (i === 25) {
-        const m = await materialize(store, 'ex.test.');
-        await store.saveSnapshot(snapshotOf(m.index.zone, m.version));
-      }
-      if (i === 45) {
-        const m = await materialize(store, 'ex.test.');
-        await store.saveSnapshot(snapshotRecords(m.index.zone, m.version));
-      }
+      if (i === 25) await snapshotNow(store, 'text');
+      if (i === 45) await snapshotNow(store, 'wire');
     }
   });
   after(async () => {
@@ -212,14 +212,8 @@ describe('as-of printing from an ordered snapshot', () => {
       await store.append('ex.test.', [zoneChanged(diff(prev, next), 'update', { key: 'k.' })], v - 1);
       versions.push(next);
       prev = next;
-      if (v === 30 || v === 70) {
-        const m = await materialize(store, 'ex.test.');
-        await store.saveSnapshot(snapshotRecords(m.index.zone, m.version));
-      }
-      if (v === 50) {
-        const m = await materialize(store, 'ex.test.');
-        await store.saveSnapshot(snapshotOf(m.index.zone, m.version));
-      }
+      if (v === 30 || v === 70) await snapshotNow(store, 'wire');
+      if (v === 50) await snapshotNow(store, 'text');
     }
   });
   after(async () => {
