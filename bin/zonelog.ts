@@ -17,6 +17,7 @@ import { loadZoneFile } from '../shared/zone/load.ts';
 import { formatIssue } from '../shared/zone/parser.ts';
 import { printZone } from '../shared/zone/printer.ts';
 import { recordCount } from '../shared/zone/zone.ts';
+import { printableAsOf } from '../services/projector/asof-lines.ts';
 import { materialize, materializeZone, NotFound, type AsOf } from '../services/projector/materialize.ts';
 import { decideReload } from '../services/primary/reload.ts';
 import { ConfigError, loadConfig } from '../services/config/load.ts';
@@ -235,10 +236,17 @@ async function cmdExport(args: string[], o: Opts): Promise<number> {
   return withStore(o, async (store) => {
     const head = await store.head(zone);
     const p = head && head.version > 1000 && !o.quiet ? progress(`replaying ${zone}`, undefined) : null;
-    // Printed and dropped: the snapshot may load as views (see materializeZone).
-    const m = await materializeZone(store, zone, at, { onEvent: () => p?.tick(), snapshotViews: true });
+    const onEvent = (): void => p?.tick();
+    if (o.canonical) {
+      // Printed and dropped: the snapshot may load as views (see materializeZone).
+      const m = await materializeZone(store, zone, at, { onEvent, snapshotViews: true });
+      p?.done();
+      process.stdout.write(printZone(m.zone, { canonical: true }));
+      return 0;
+    }
+    const z = await printableAsOf(store, zone, at, { onEvent });
     p?.done();
-    process.stdout.write(printZone(m.zone, { canonical: o.canonical ?? false }));
+    for (const b of z.lineBatches()) if (!process.stdout.write(b.join('\n') + '\n')) await new Promise((r) => process.stdout.once('drain', r));
     return 0;
   });
 }

@@ -7,10 +7,9 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { Actor } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
-import { zoneLineBatches } from '../../shared/zone/printer.ts';
 import {
   asOfFrom, auditEvents, blame, diffSerials, getChange, HistoryError, knownZone, listChanges, nameIn, parseLimit, parseSerial, parseTime, parseType,
-  parseVersion, zoneAsOf, type ChangeFilterText,
+  parseVersion, printAsOf, type ChangeFilterText,
 } from '../history/history.ts';
 
 export interface ServedZone {
@@ -265,13 +264,13 @@ export async function readRoute(store: EventStore, path: string, p: URLSearchPar
     const format = one(p, 'format') ?? 'json';
     if (format !== 'json' && format !== 'text') throw new HistoryError(400, 'bad-parameter', `format is json or text, not "${format}"`);
     const at = asOfFrom({ serial: one(p, 'serial'), time: one(p, 'time'), version: one(p, 'version') });
-    const r = await zoneAsOf(store, zone, at, undefined, { toPrint: true });
+    const r = await printAsOf(store, zone, at);
     // Written out batch by batch as the lines are made: the same bytes printZone and
     // JSON.stringify would give, without holding them all (and first bytes go out sooner).
     if (format === 'text') {
       return {
         status: 200, chunks: (function* () {
-          for (const b of zoneLineBatches(r.zone)) yield b.join('\n') + '\n';
+          for (const b of r.lineBatches()) yield b.join('\n') + '\n';
         })(),
         headers: {
           'content-type': 'text/plain; charset=utf-8',
@@ -285,7 +284,7 @@ export async function readRoute(store: EventStore, path: string, p: URLSearchPar
       status: 200, headers: { 'content-type': 'application/json' }, chunks: (function* () {
         yield `${head.slice(0, -1)},"records":[`;
         let first = true;
-        for (const b of zoneLineBatches(r.zone)) {
+        for (const b of r.lineBatches()) {
           // The batch's strings as JSON, without its brackets: one call for the whole batch.
           const s = JSON.stringify(b).slice(1, -1);
           yield first ? s : `,${s}`;

@@ -15,6 +15,7 @@ import { soaOf, soaSerial, withSerial, type Zone } from '../../shared/zone/zone.
 import { condense } from '../primary/ixfr.ts';
 import { nextSerial } from '../primary/serial-policy.ts';
 import type { SerialPolicy } from '../config/types.ts';
+import { printableAsOf, type PrintableAsOf } from '../projector/asof-lines.ts';
 import { materializeZone, NotFound, resolveVersion, type AsOf } from '../projector/materialize.ts';
 
 /** A request history cannot answer: an HTTP status, a stable code, and a one-line reason. */
@@ -243,9 +244,10 @@ function notFound(e: unknown): never {
 }
 
 /**
- * The zone as of a serial, time or version. `toPrint`: the zone is only printed or compared and
- * then dropped, so its snapshot may be loaded as views (see materializeZone); not for a revert,
- * whose records go on into the live zone.
+ * The zone as of a serial, time or version. `toPrint`: the zone is only read (compared, printed)
+ * and then dropped, so its snapshot may be loaded as views (see materializeZone); not for a
+ * revert, whose records go on into the live zone. An as-of that is only printed is faster
+ * through printAsOf.
  */
 export async function zoneAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?: () => void, opts: { toPrint?: boolean } = {}): Promise<AsOfResult> {
   try {
@@ -254,6 +256,26 @@ export async function zoneAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?
     for await (const e of store.readZone(zone, m.version, m.version)) time = e.time;
     const soa = soaOf(m.zone);
     return { zone: m.zone, version: m.version, serial: soa ? soaSerial(soa.rdata) : 0, time, fromSnapshot: m.fromSnapshot };
+  } catch (e) {
+    notFound(e);
+  }
+}
+
+/** A zone as of a serial, time or version, to print once: its lines come batch by batch. */
+export interface PrintAsOfResult extends Omit<AsOfResult, 'zone'> {
+  lineBatches: PrintableAsOf['lineBatches'];
+}
+
+/**
+ * The zone as of a serial, time or version, to be printed once (an as-of over HTTP, an export):
+ * from an ordered snapshot, only the owners replay touches are built (see printableAsOf).
+ */
+export async function printAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?: () => void): Promise<PrintAsOfResult> {
+  try {
+    const p = await printableAsOf(store, zone, at, { onEvent });
+    let time = '';
+    for await (const e of store.readZone(zone, p.version, p.version)) time = e.time;
+    return { version: p.version, serial: p.serial, time, fromSnapshot: p.fromSnapshot, lineBatches: (size) => p.lineBatches(size) };
   } catch (e) {
     notFound(e);
   }

@@ -1,10 +1,9 @@
 // The fold at the heart of the projector: a zone, plus one event, gives the next zone.
 
 import { Class } from '../../shared/dns/constants.ts';
-import { nameKey } from '../../shared/dns/name.ts';
 import { changesetOf, zoneFromRecords } from '../../shared/events/codec.ts';
 import type { StoredEvent } from '../../shared/events/types.ts';
-import { ApplyError, applyChangeset } from '../../shared/zone/changeset.ts';
+import { ApplyError, applyChangeset, type Changeset } from '../../shared/zone/changeset.ts';
 import type { Zone } from '../../shared/zone/zone.ts';
 import { ZoneIndex } from './zone-index.ts';
 
@@ -36,9 +35,9 @@ export function evolve(state: ZoneIndex | null, e: StoredEvent): ZoneIndex {
 
 /**
  * evolve for a bare zone, without the query index: for reads that print or compare it.
- * `touched` collects the nameKeys of the owners a change touches (see markPrintOrder).
+ * `before` sees each change before it is applied (see OrderedOverlay.load).
  */
-export function evolveZone(state: Zone | null, e: StoredEvent, touched?: Set<string>): Zone {
+export function evolveZone(state: Zone | null, e: StoredEvent, before?: (c: Changeset) => void): Zone {
   if (e.type === 'ZoneCreated') {
     if (state !== null) throw new ReplayError(e, 'the zone already exists');
     return zoneFromRecords(e.zone, Class.IN, e.data.soa, e.data.records);
@@ -46,10 +45,7 @@ export function evolveZone(state: Zone | null, e: StoredEvent, touched?: Set<str
   if (state === null) throw new ReplayError(e, 'a change before the zone was created');
   const zone = state;
   const c = changesetOf(e, zone.class);
-  if (touched) {
-    for (const rr of c.removed) touched.add(nameKey(rr.name));
-    for (const rr of c.added) touched.add(nameKey(rr.name));
-  }
+  before?.(c);
   applying(e, () => applyChangeset(zone, c));
   return state;
 }

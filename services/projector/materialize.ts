@@ -3,9 +3,8 @@
 import { Class } from '../../shared/dns/constants.ts';
 import { nameKey, type Name } from '../../shared/dns/name.ts';
 import { zoneFromSnapshot } from '../../shared/events/codec.ts';
-import type { StoredEvent } from '../../shared/events/types.ts';
+import type { Snapshot, StoredEvent } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
-import { markPrintOrder } from '../../shared/zone/printer.ts';
 import type { Zone } from '../../shared/zone/zone.ts';
 import { evolveZone, replay } from './evolve.ts';
 import type { ZoneIndex } from './zone-index.ts';
@@ -58,24 +57,25 @@ export async function materialize(store: EventStore, zone: Name, asOf: AsOf = 'h
 
 /**
  * The bare zone as of a version, serial or time, without the index queries need: for reads
- * that print or compare it (an as-of, a diff, a revert's target). `snapshotViews` loads the
- * snapshot's rdata as views (see EventStore.loadSnapshot), and from an ordered snapshot marks the
- * zone's print order (markPrintOrder): only for a zone that is printed or compared and then
- * dropped, never one that changes further or whose records go on into the live zone or to
- * another thread.
+ * that compare it (a diff, a revert's target) or print it whole. `snapshotViews` loads the
+ * snapshot's rdata as views (see EventStore.loadSnapshot): only for a zone that is read and then
+ * dropped, never one whose records go on into the live zone or to another thread. (An as-of
+ * that is only printed goes through printableAsOf, which is faster from an ordered snapshot.)
  */
 export async function materializeZone(store: EventStore, zone: Name, asOf: AsOf = 'head', opts: MaterializeOptions & { snapshotViews?: boolean } = {}): Promise<{ zone: Zone; version: number; fromSnapshot: number | null }> {
   const key = nameKey(zone);
   const version = await resolveVersion(store, key, asOf);
   const snap = opts.useSnapshot === false ? null : await store.loadSnapshot(key, version, { views: opts.snapshotViews === true });
+  return { zone: await replayZone(store, key, version, snap, opts.onEvent), version, fromSnapshot: snap?.version ?? null };
+}
+
+/** The bare zone at `version`: `snap` (if any) plus the events after it. */
+export async function replayZone(store: EventStore, key: string, version: number, snap: Snapshot | null, onEvent?: (e: StoredEvent) => void): Promise<Zone> {
   let z = snap ? zoneFromSnapshot(snap, Class.IN) : null;
-  // Printed and dropped: from an ordered snapshot, only the owners replay touches need sorting.
-  let touched: Set<string> | undefined;
-  if (z && snap?.ordered && opts.snapshotViews) markPrintOrder(z, (touched = new Set()));
   for await (const e of store.readZone(key, (snap?.version ?? 0) + 1, version)) {
-    z = evolveZone(z, e, touched);
-    opts.onEvent?.(e);
+    z = evolveZone(z, e);
+    onEvent?.(e);
   }
-  if (!z) throw new NotFound(`zone ${zone} has no events up to version ${version}`);
-  return { zone: z, version, fromSnapshot: snap?.version ?? null };
+  if (!z) throw new NotFound(`zone ${key} has no events up to version ${version}`);
+  return z;
 }
