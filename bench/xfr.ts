@@ -36,7 +36,8 @@ const KEY = { name: 'bench-key', algorithm: 'hmac-sha256', secret: 'qF9qDp8lIKIr
 const TSIG_Y = `${KEY.algorithm}:${KEY.name}:${KEY.secret}`;
 const PEERS = fileURLToPath(new URL('./peers/', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
-const KNOT_TUNED = 'zonefile-sync: -1\njournal-content: all';
+const KNOT_TUNED = process.env.KNOT_TUNED_ZONE ?? 'zonefile-sync: -1\njournal-content: all';
+const KNOT_TUNED_DB = process.env.KNOT_TUNED_DB;
 
 const { values: opt } = parseArgs({
   options: {
@@ -48,6 +49,7 @@ const { values: opt } = parseArgs({
     'skip-repl': { type: 'boolean', default: false },
     'skip-xfr': { type: 'boolean', default: false },
     servers: { type: 'string' },
+    pairs: { type: 'string' },
     dir: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -179,6 +181,7 @@ async function startSecondary(kind: SecondaryKind, port: number, primaryPort: nu
   const k = await startKnot({
     port, dir, readyTimeoutMs: 180_000,
     zones: [{ name: ZONE, role: 'secondary', primaries: [{ address: LOOPBACK, port: primaryPort }], ...(kind === 'knot-tuned' ? { extra: KNOT_TUNED } : {}) }],
+    ...(kind === 'knot-tuned' && KNOT_TUNED_DB ? { databaseOptions: KNOT_TUNED_DB } : {}),
   });
   return { port: k.port, dir, stop: () => k.stop() };
 }
@@ -295,7 +298,9 @@ async function main(): Promise<void> {
     // zonelog as the primary of Knot against BIND as the primary of Knot, at defaults and tuned;
     // then zonelog as the secondary of BIND (NOTIFY at once) against Knot tuned in that place.
     const pairs = [['zonelog', 'knot'], ['bind', 'knot'], ['zonelog', 'knot-tuned'], ['bind-tuned', 'knot-tuned'], ['bind-tuned', 'zonelog']] as const;
-    for (const [primary, secondary] of pairs) repl.push(await replPair(primary, secondary, zoneFile));
+    // --pairs zonelog:knot-tuned,bind-tuned:knot-tuned runs only those.
+    const only = opt.pairs?.split(',').map((p) => p.trim());
+    for (const [primary, secondary] of pairs) if (!only || only.includes(`${primary}:${secondary}`)) repl.push(await replPair(primary, secondary, zoneFile));
   }
   const table = report(xfr, repl);
   mkdirSync(RESULTS, { recursive: true });

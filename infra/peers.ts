@@ -54,6 +54,8 @@ export type PeerOptions = {
   zones: ZoneConfig[];
   /** Raw statements for BIND's `options {}`, or Knot `server:` YAML lines (indentation is added). */
   globalOptions?: string;
+  /** Knot only: `database:` YAML lines (indentation is added), e.g. journal-db-mode. */
+  databaseOptions?: string;
   /** Raw text appended at the top level of the config. */
   extraConfig?: string;
   /** How long to wait for every primary zone to answer SOA authoritatively. */
@@ -468,7 +470,7 @@ log:
 
 database:
     storage: "${join(l.dir, 'db')}"
-
+${indent(opts.databaseOptions, 4)}
 control:
     listen: "${join(l.dir, 'knot.sock')}"
 ${keys.length > 0 ? `\nkey:\n${keys.map((k) => `  - id: ${k.name}\n    algorithm: ${k.algorithm}\n    secret: ${k.secret}\n`).join('')}` : ''}
