@@ -11,6 +11,10 @@
 //     journal-content all), as the kit's run_repl_bench.sh does.
 //
 //   node bench/xfr.ts [--changes 1000] [--samples 200] [--gap-ms 50] [--quick] [--skip-repl] [--skip-xfr]
+//                     [--pairs zonelog:knot-tuned,bind-tuned:knot-tuned]
+//
+// To try other Knot settings as "Knot tuned": KNOT_TUNED_ZONE (zone: lines, replacing the two
+// above) and KNOT_TUNED_DB (database: lines, e.g. "journal-db-mode: asynchronous").
 //
 // Only loopback; every loop is bounded in count and time. Run it alone on the machine.
 
@@ -55,7 +59,7 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.help) {
-  console.log('usage: node bench/xfr.ts [--changes 1000] [--samples 200] [--gap-ms 50] [--axfr-reps 3] [--servers bind,knot,knot-tuned,zonelog] [--quick] [--skip-repl] [--skip-xfr] [--dir DIR]');
+  console.log('usage: node bench/xfr.ts [--changes 1000] [--samples 200] [--gap-ms 50] [--axfr-reps 3] [--servers bind,knot,knot-tuned,zonelog] [--quick] [--skip-repl] [--skip-xfr] [--pairs P:S,...] [--dir DIR]');
   process.exit(0);
 }
 const quick = opt.quick;
