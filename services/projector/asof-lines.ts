@@ -30,8 +30,8 @@ export interface PrintableAsOf {
 
 /**
  * The zone as of a version, serial or time, for printing once: from an ordered snapshot through
- * OrderedOverlay, else through materializeZone and zoneLineBatches. Either way the lines are
- * byte for byte what printZone gives for that zone.
+ * OrderedOverlay, else by building the whole zone (replayZone) and sorting it to print
+ * (zoneLineBatches). Either way the lines are byte for byte what printZone gives for that zone.
  */
 export async function printableAsOf(store: EventStore, zone: Name, asOf: AsOf = 'head', opts: MaterializeOptions = {}): Promise<PrintableAsOf> {
   const key = nameKey(zone);
