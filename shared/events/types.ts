@@ -66,8 +66,8 @@ export type StoredEvent = NewEvent & { zone: Name; version: number; position: nu
  * describes) or as records in wire form (`rrs`, SOA first), which the stores keep in a binary
  * body that loads without parsing text. Snapshots are derived data: either form gives the same zone.
  * `ordered`: the `rrs` are in the order a zone prints in (SOA, then owners in canonical order,
- * each owner's RRsets by type and their rdata in canonical order), so a zone built from them
- * prints without sorting what replay did not touch (printer.ts markPrintOrder).
+ * each owner's RRsets by type and their rdata in canonical order), so an as-of prints them as
+ * they are and sorts only the owners replay touched (asof-lines.ts OrderedOverlay).
  */
 export type Snapshot = {
   zone: Name;

@@ -1,7 +1,7 @@
 // Putting a snapshot's records in print order, on a thread of its own.
 //
 // A snapshot whose records are in the order the zone prints in lets an as-of print every owner
-// that replay left alone without sorting it (printer.ts markPrintOrder). Sorting a 150k-record
+// that replay left alone without sorting it (asof-lines.ts OrderedOverlay). Sorting a 150k-record
 // zone takes a few hundred milliseconds, too long for the thread that answers queries and
 // decides updates, so the server hands the snapshot over unordered, already packed, and this
 // thread unpacks, orders, repacks and compresses it.
