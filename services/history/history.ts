@@ -252,13 +252,18 @@ function notFound(e: unknown): never {
 export async function zoneAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?: () => void, opts: { toPrint?: boolean } = {}): Promise<AsOfResult> {
   try {
     const m = await materializeZone(store, zone, at, { onEvent, snapshotViews: opts.toPrint === true });
-    let time = '';
-    for await (const e of store.readZone(zone, m.version, m.version)) time = e.time;
     const soa = soaOf(m.zone);
-    return { zone: m.zone, version: m.version, serial: soa ? soaSerial(soa.rdata) : 0, time, fromSnapshot: m.fromSnapshot };
+    return { zone: m.zone, version: m.version, serial: soa ? soaSerial(soa.rdata) : 0, time: await versionTime(store, zone, m.version), fromSnapshot: m.fromSnapshot };
   } catch (e) {
     notFound(e);
   }
+}
+
+/** When the event that made `version` was stored. */
+async function versionTime(store: EventStore, zone: Name, version: number): Promise<string> {
+  let time = '';
+  for await (const e of store.readZone(zone, version, version)) time = e.time;
+  return time;
 }
 
 /** A zone as of a serial, time or version, to print once: its lines come batch by batch. */
@@ -273,9 +278,7 @@ export interface PrintAsOfResult extends Omit<AsOfResult, 'zone'> {
 export async function printAsOf(store: EventStore, zone: Name, at: AsOf, onEvent?: () => void): Promise<PrintAsOfResult> {
   try {
     const p = await printableAsOf(store, zone, at, { onEvent });
-    let time = '';
-    for await (const e of store.readZone(zone, p.version, p.version)) time = e.time;
-    return { version: p.version, serial: p.serial, time, fromSnapshot: p.fromSnapshot, lineBatches: (size) => p.lineBatches(size) };
+    return { ...p, time: await versionTime(store, zone, p.version) };
   } catch (e) {
     notFound(e);
   }
