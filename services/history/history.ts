@@ -63,7 +63,7 @@ export function summarize(e: StoredEvent): ChangeSummary {
   const base = { zone: e.zone, version: e.version, position: e.position, id: e.id, time: e.time, type: e.type };
   if (e.type === 'ZoneCreated') {
     const d = e.data;
-    return { ...base, serialFrom: null, serialTo: d.serial, cause: d.cause, actor: d.actor, removed: 0, added: d.records.length + 1, ...(d.note ? { note: d.note } : {}) };
+    return { ...base, serialFrom: null, serialTo: d.serial, cause: d.cause, actor: d.actor, removed: 0, added: (d.recordCount ?? d.records.length) + 1, ...(d.note ? { note: d.note } : {}) };
   }
   const d = e.data;
   return {
@@ -361,9 +361,8 @@ export async function blame(store: EventStore, zone: Name, name: Name, type?: nu
   const tname = type === undefined ? undefined : typeName(type);
   const n = owner.length;
   const at = (l: string): boolean => {
-    // Most lines are someone else's (a ZoneCreated holds the whole zone), and their first
-    // characters say so: compared case-folded, they are rejected without splitting the line.
-    // Anything not plain ASCII goes to the full comparison.
+    // A change's other lines are rejected by their first characters, compared case-folded,
+    // without splitting the line. Anything not plain ASCII goes to the full comparison.
     for (let i = 0; i < n; i++) {
       let c = l.charCodeAt(i);
       if (c >= 0x80 || Number.isNaN(c)) break;
@@ -376,10 +375,14 @@ export async function blame(store: EventStore, zone: Name, name: Name, type?: nu
   const out: BlameEntry[] = [];
   let after = 0;
   for (let pages = 0; pages < 10_000; pages++) {
-    const page = await store.queryEvents({ zone, name: owner, type, order: 'asc', after, limit: 1000 });
+    // A creation holds the whole zone: the store cuts it to the lines at the name.
+    const page = await store.queryEvents({ zone, name: owner, type, order: 'asc', after, limit: 1000, trimCreations: true });
     for (const e of page) {
-      const d = detailOf(e);
-      out.push({ ...summarize(e), removedRecords: d.removedRecords.filter(at), addedRecords: d.addedRecords.filter(at) });
+      if (e.type === 'ZoneCreated') {
+        const added = e.data.records.filter(at);
+        if (at(e.data.soa)) added.unshift(e.data.soa);
+        out.push({ ...summarize(e), removedRecords: [], addedRecords: added });
+      } else out.push({ ...summarize(e), removedRecords: e.data.removed.filter(at), addedRecords: e.data.added.filter(at) });
     }
     if (page.length < 1000) break;
     after = page[page.length - 1].position;

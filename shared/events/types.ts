@@ -24,8 +24,10 @@ export interface Actor {
 export interface ZoneCreatedData {
   serial: number;
   soa: string;
-  /** Every record but the SOA. */
+  /** Every record but the SOA (read with EventQuery.trimCreations: only those at one name). */
   records: string[];
+  /** Read with EventQuery.trimCreations only: how many records the stored event holds. Never stored. */
+  recordCount?: number;
   cause: CreateCause;
   actor: Actor;
   note?: string;

@@ -74,6 +74,12 @@ export interface EventQuery {
   after?: number;
   /** At most this many events (1..10,000). */
   limit: number;
+  /**
+   * With `name` (not `subtree`): a creation comes back with `records` cut to the lines whose
+   * owner is that name, and `recordCount` set to how many it holds in all. Blame asks this way:
+   * one name's lines are then found without a whole zone's lines being parsed into strings.
+   */
+  trimCreations?: boolean;
 }
 
 /** What one zone's history costs in the store. */

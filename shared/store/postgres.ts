@@ -30,7 +30,7 @@ import {
 } from './port.ts';
 import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody,
-  storedEvent, type EventInsert, type EventRow,
+  storedEvent, trimmedEvent, type EventInsert, type EventRow,
 } from './rows.ts';
 import { bucketRanges, checkQuery, checkRate, eventQuerySql, versionBounds } from './search.ts';
 
@@ -183,11 +183,15 @@ interface PgEventRow {
 }
 
 function eventRow(r: PgEventRow): EventRow {
-  return {
-    position: Number(r.position), id: r.id, zone: r.zone, version: r.version,
-    type: r.type, schemaVersion: r.schema_version, time: r.time.toISOString(), data: r.data,
-  };
+  return { ...rowHead(r), data: r.data };
 }
+
+function rowHead(r: PgEventRow): Omit<EventRow, 'data'> {
+  return { position: Number(r.position), id: r.id, zone: r.zone, version: r.version, type: r.type, schemaVersion: r.schema_version, time: r.time.toISOString() };
+}
+
+/** The columns with the data as its text, not parsed by the driver (queryEvents with trimCreations). */
+const TEXT_COLUMNS = COLUMNS.map((c) => (c === 'data' ? 'data::text AS data' : c));
 
 interface PgHeadRow {
   zone: string;
@@ -429,11 +433,14 @@ export class PostgresStore implements EventStore {
     const bounds = q.zone === undefined ? {} : versionBounds(q, await at(q.before), await at(q.after));
     const s = escapeIdentifier(this.schema);
     const params: (string | number)[] = [];
-    const sql = eventQuerySql(q, bounds, { table: (t) => `${s}.${t}`, nameTables: ['event_names'], join: 'JOIN' }, COLUMNS, (v) => {
+    const owner = q.trimOwner;
+    const sql = eventQuerySql(q, bounds, { table: (t) => `${s}.${t}`, nameTables: ['event_names'], join: 'JOIN' }, owner === undefined ? COLUMNS : TEXT_COLUMNS, (v) => {
       params.push(v);
       return `$${params.length}`;
     });
-    return (await this.#pool.query<PgEventRow>(sql, params)).rows.map((r) => storedEvent(eventRow(r)));
+    const rows = (await this.#pool.query<PgEventRow>(sql, params)).rows;
+    if (owner === undefined) return rows.map((r) => storedEvent(eventRow(r)));
+    return rows.map((r) => trimmedEvent(rowHead(r), String(r.data), owner));
   }
 
   async storage(): Promise<ZoneStorage[]> {

@@ -5,7 +5,7 @@ import { gunzip, gzip } from 'node:zlib';
 import type { Name } from '../dns/name.ts';
 import { eventSerials } from '../events/codec.ts';
 import type { RR } from '../dns/message.ts';
-import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
+import { CURRENT_SCHEMA, type NewEvent, type Snapshot, type StoredEvent } from '../events/types.ts';
 import { upcast } from '../events/upcast.ts';
 import { ConcurrencyError, type ExpectedVersion } from './port.ts';
 import { filterColumns, indexedNames, type FilterColumns, type IndexedNames } from './names-index.ts';
@@ -101,6 +101,94 @@ export interface EventRow {
 export function storedEvent(r: EventRow): StoredEvent {
   const body = upcast({ type: r.type, schemaVersion: r.schemaVersion, data: r.data as Record<string, unknown> });
   return { ...body, id: r.id, time: r.time, zone: r.zone, version: r.version, position: r.position };
+}
+
+/** The owner of a record line `owner TTL CLASS TYPE rdata`, lower-cased. */
+function lineOwner(line: string): string {
+  return line.split(/\s/, 1)[0].toLowerCase();
+}
+
+/**
+ * An event read by queryEvents with trimCreations (`owner` in nameKey form), from its row with
+ * the data still JSON text: a creation keeps only its lines at `owner`, and says in
+ * `recordCount` how many it holds. A creation in the current schema, as JSON.stringify wrote it,
+ * is walked rather than parsed, so a zone's worth of lines never becomes strings; anything else
+ * is parsed and upcast whole, then cut.
+ */
+export function trimmedEvent(r: Omit<EventRow, 'data'>, text: string, owner: string): StoredEvent {
+  if (r.type === 'ZoneCreated' && r.schemaVersion === CURRENT_SCHEMA.ZoneCreated) {
+    const data = walkedCreation(text, owner);
+    if (data) return storedEvent({ ...r, data });
+  }
+  const e = storedEvent({ ...r, data: JSON.parse(text) });
+  if (e.type !== 'ZoneCreated') return e;
+  const records = e.data.records;
+  return { ...e, data: { ...e.data, records: records.filter((l) => lineOwner(l) === owner), recordCount: records.length } };
+}
+
+const RECORDS_KEY = '"records":[';
+
+/**
+ * A creation's data from its JSON text, its records cut to those at `owner`, or null when the
+ * text is not laid out as JSON.stringify writes it. Within a JSON string every quote is
+ * escaped, so the records key, and each element's closing quote, are found by searching for
+ * quotes: an element whose first characters cannot be `owner` is counted and skipped unread.
+ * Exported for its tests.
+ */
+export function walkedCreation(text: string, owner: string): Record<string, unknown> | null {
+  const key = text.indexOf(RECORDS_KEY);
+  if (key < 0) return null;
+  const want = JSON.stringify(owner).slice(1, -1);
+  const kept: string[] = [];
+  let count = 0;
+  let i = key + RECORDS_KEY.length;
+  let end: number;
+  if (text.charCodeAt(i) === 0x5d /* ] */) end = i;
+  else {
+    for (;;) {
+      if (text.charCodeAt(i) !== 0x22 /* " */) return null;
+      let close = i + 1;
+      for (;;) {
+        close = text.indexOf('"', close);
+        if (close < 0) return null;
+        let slashes = 0;
+        while (text.charCodeAt(close - 1 - slashes) === 0x5c /* \ */) slashes++;
+        if (slashes % 2 === 0) break;
+        close++;
+      }
+      count++;
+      if (mayStartWith(text, i + 1, close, want)) {
+        const line = JSON.parse(text.slice(i, close + 1)) as string;
+        if (lineOwner(line) === owner) kept.push(line);
+      }
+      const next = text.charCodeAt(close + 1);
+      if (next === 0x2c /* , */) i = close + 2;
+      else if (next === 0x5d) {
+        end = close + 1;
+        break;
+      } else return null;
+    }
+  }
+  const rest = JSON.parse(`${text.slice(0, key)}${RECORDS_KEY}]${text.slice(end + 1)}`) as Record<string, unknown>;
+  return { ...rest, records: kept, recordCount: count };
+}
+
+/**
+ * Whether the JSON string text in [from, to) may begin with `want` (lower case, as JSON
+ * writes it): ASCII letters compared case-folded. An escape or a non-ASCII character before
+ * the answer is certain says yes, and the caller decodes the line and looks again. Text
+ * shorter than `want` cannot: JSON has no shorter way to write a character than JSON.stringify's.
+ */
+function mayStartWith(text: string, from: number, to: number, want: string): boolean {
+  const n = want.length;
+  if (to - from < n) return false;
+  for (let k = 0; k < n; k++) {
+    let c = text.charCodeAt(from + k);
+    if (c === 0x5c || c >= 0x80) return true;
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== want.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 const gzipAsync = promisify(gzip);

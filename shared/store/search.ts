@@ -13,11 +13,13 @@ export const MAX_QUERY_LIMIT = 10_000;
  * An EventQuery checked and in the stores' terms: the zone and key in nameKey form, the name as
  * its index key, times canonical, the order chosen.
  */
-export type CheckedQuery = Omit<EventQuery, 'name' | 'subtree' | 'order'> & {
+export type CheckedQuery = Omit<EventQuery, 'name' | 'subtree' | 'order' | 'trimCreations'> & {
   /** The name's index key, with `subtree`. */
   rname?: string;
   subtree: boolean;
   order: 'asc' | 'desc';
+  /** With trimCreations: the name whose lines a creation keeps, in nameKey form. */
+  trimOwner?: string;
 };
 
 function position(v: number | undefined, what: string): number | undefined {
@@ -43,6 +45,10 @@ export function checkQuery(q: EventQuery): CheckedQuery {
       throw new RangeError(`queryEvents: name "${q.name}": ${(e as Error).message}`);
     }
   } else if (out.subtree) throw new RangeError('queryEvents: subtree needs a name');
+  if (q.trimCreations === true) {
+    if (q.name === undefined || out.subtree) throw new RangeError('queryEvents: trimCreations needs a name, without subtree');
+    out.trimOwner = nameKey(q.name);
+  }
   if (q.type !== undefined) {
     if (!Number.isInteger(q.type) || q.type < 0 || q.type > 0xffff) throw new RangeError(`queryEvents: type ${q.type} is not an RR type number`);
     out.type = q.type;

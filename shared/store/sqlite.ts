@@ -26,7 +26,7 @@ import {
   ConcurrencyError, type AppendOptions, type AppendResult, type EventQuery, type EventStore, type ExpectedVersion, type ZoneHead, type ZoneStorage,
 } from './port.ts';
 import {
-  canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody, storedEvent,
+  canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody, storedEvent, trimmedEvent,
   type EventInsert, type EventRow,
 } from './rows.ts';
 import { bucketRanges, checkQuery, checkRate, eventQuerySql, versionBounds, type Dialect } from './search.ts';
@@ -159,9 +159,13 @@ export interface SqliteOptions {
 type Row = Record<string, SQLOutputValue>;
 
 function eventRow(r: Row): EventRow {
+  return { ...rowHead(r), data: JSON.parse(String(r.data)) };
+}
+
+function rowHead(r: Row): Omit<EventRow, 'data'> {
   return {
     position: Number(r.position), id: String(r.id), zone: String(r.zone), version: Number(r.version),
-    type: String(r.type), schemaVersion: Number(r.schema_version), time: String(r.time), data: JSON.parse(String(r.data)),
+    type: String(r.type), schemaVersion: Number(r.schema_version), time: String(r.time),
   };
 }
 
@@ -512,8 +516,10 @@ export class SqliteStore implements EventStore {
   }
 
   async queryEvents(query: EventQuery): Promise<StoredEvent[]> {
-    const { statement, params } = this.#eventQuery(query);
-    return statement.all(...params).map((r) => storedEvent(eventRow(r)));
+    const { statement, params, trimOwner } = this.#eventQuery(query);
+    const rows = statement.all(...params);
+    if (trimOwner === undefined) return rows.map((r) => storedEvent(eventRow(r)));
+    return rows.map((r) => trimmedEvent(rowHead(r), String(r.data), trimOwner));
   }
 
   /** How SQLite carries out queryEvents(query): EXPLAIN QUERY PLAN's details, one per step. */
@@ -522,7 +528,7 @@ export class SqliteStore implements EventStore {
     return this.#db.prepare(`EXPLAIN QUERY PLAN ${statement.sourceSQL}`).all(...params).map((r) => String(r.detail));
   }
 
-  #eventQuery(query: EventQuery): { statement: StatementSync; params: SQLInputValue[] } {
+  #eventQuery(query: EventQuery): { statement: StatementSync; params: SQLInputValue[]; trimOwner?: string } {
     const q = checkQuery(query);
     const at = (position: number | undefined) => {
       const r = position === undefined ? undefined : this.#q.atPosition.get(position);
@@ -534,7 +540,7 @@ export class SqliteStore implements EventStore {
       params.push(v);
       return '?';
     });
-    return { statement: this.#shape(sql), params };
+    return { statement: this.#shape(sql), params, trimOwner: q.trimOwner };
   }
 
   #shape(sql: string): StatementSync {

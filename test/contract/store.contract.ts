@@ -602,6 +602,39 @@ export function storeContract(name: string, makeStore: () => Promise<StoreUnderT
         assert.deepEqual(await versions(store, { limit: 1 }), [7]);
       }));
 
+      it('trimCreations cuts a creation to the lines at the name, exactly as a filter of the whole would, and counts them all', withStore(async ({ store }) => {
+        // Owners that share a prefix, differ only in case, carry escapes, quotes and non-ASCII text in
+        // their rdata, or sort between the matches; a note with the records key's text in it.
+        const records = [
+          `${Z} 3600 IN NS ns1.${Z}`, `host.${Z} 300 IN A 192.0.2.1`, `hostx.${Z} 300 IN A 192.0.2.2`, `HOST.${Z} 300 IN TXT "say \\"hi\\" \\\\ ok"`,
+          `a.host.${Z} 300 IN A 192.0.2.3`, `ho.${Z} 300 IN A 192.0.2.4`, `weird\\.host.${Z} 300 IN A 192.0.2.5`, `host.${Z} 300 IN TXT "caf\u00e9 \"records\":["`,
+          `weird\\.host.${Z} 300 IN TXT "x"`, `Host.${Z}\t300 IN AAAA 2001:db8::1`, `zz.${Z} 300 IN A 192.0.2.9`,
+        ];
+        const creation = created(Z, 1, { records, note: 'see "records":[ here' });
+        await store.append(Z, [creation, changed(Z, 1, 2, { records: [`host.${Z} 300 IN A 192.0.2.8`] })], 'no-zone');
+        const whole = await store.queryEvents({ zone: Z, name: `host.${Z}`, order: 'asc', limit: 10 });
+        assert.deepEqual(whole.map((e) => e.version), [1, 2]);
+        const owner = (l: string) => l.split(/\s/, 1)[0].toLowerCase();
+        for (const name of [`host.${Z}`, `HOST.${Z}`, `weird\\.host.${Z}`, `ns1.${Z}`, `a.host.${Z}`]) {
+          const trimmed = await store.queryEvents({ zone: Z, name, order: 'asc', limit: 10, trimCreations: true });
+          const key = name.toLowerCase();
+          const want = records.filter((l) => owner(l) === key);
+          const c = trimmed.find((e) => e.type === 'ZoneCreated');
+          if (want.length === 0) {
+            assert.equal(c, undefined, name);
+            continue;
+          }
+          assert.ok(c && c.type === 'ZoneCreated', name);
+          assert.deepEqual(c.data.records, want, name);
+          assert.equal(c.data.recordCount, records.length);
+          assert.deepEqual({ ...c.data, records: [], recordCount: 0 }, { ...creation.data, records: [], recordCount: 0 }, 'the rest of the creation comes back as stored');
+          assert.deepEqual(trimmed.filter((e) => e.type === 'ZoneChanged'), whole.filter((e) => e.type === 'ZoneChanged' && (name === `host.${Z}` || name === `HOST.${Z}`)), 'changes come back whole');
+        }
+        assert.equal(records.filter((l) => owner(l) === `host.${Z}`).length, 4, 'the case, the tab and the TXT lines are all host\'s');
+        await assert.rejects(store.queryEvents({ zone: Z, name: `host.${Z}`, subtree: true, trimCreations: true, limit: 10 }), (e: unknown) => e instanceof RangeError && /trimCreations/.test(e.message));
+        await assert.rejects(store.queryEvents({ zone: Z, trimCreations: true, limit: 10 }), (e: unknown) => e instanceof RangeError && /trimCreations/.test(e.message));
+      }));
+
       it('a query no store can answer as asked is refused with a RangeError', withStore(async ({ store }) => {
         await history(store);
         const refused = async (q: EventQuery, message: RegExp) => assert.rejects(store.queryEvents(q), (e: unknown) => e instanceof RangeError && message.test(e.message));
