@@ -38,6 +38,7 @@ import { SqliteStore } from '../shared/store/sqlite.ts';
 import { applyChangeset } from '../shared/zone/changeset.ts';
 import { loadZoneFile } from '../shared/zone/load.ts';
 import { parseRecordLine } from '../shared/zone/parser.ts';
+import { rng } from '../test/support/rng.ts';
 import { getRRset, recordCount, soaOf, withSerial, type Zone } from '../shared/zone/zone.ts';
 import { parseConfig } from '../services/config/load.ts';
 import { evolveZone } from '../services/projector/evolve.ts';
@@ -107,17 +108,6 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-/** mulberry32: a small seeded generator, so the same parameters give the same history. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- the churn
 

@@ -2,21 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { trimmedEvent, walkedCreation } from '../../../shared/store/rows.ts';
+import { rng } from '../../support/rng.ts';
 
 const Z = 'example.com.';
 const owner = (l: string): string => l.split(/\s/, 1)[0].toLowerCase();
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Owners close to one another: prefixes, case, escapes that JSON escapes again, non-ASCII.
 const OWNERS = ['host', 'HOST', 'Host', 'hos', 'hostx', 'a.host', 'ho\\.st', 'h\\"st', 'hôst', 'HÔST', 'host\\\\', '*', 'xn--hst-sna'].map((o) => `${o}.${Z}`);
