@@ -524,6 +524,8 @@ describe('zone history end to end: as-of, blame, revert to a BIND secondary, ref
       assert.ok(h, `version ${String(c.version)} is in history`);
       assert.equal(h.serialTo, c.serialTo, `version ${String(c.version)}: serialTo in history and blame`);
       assert.equal(keyName(obj(h.actor, 'actor').key), keyName(obj(c.actor, 'actor').key));
+      // Counts are the whole change's, the creation's every record included, not only the name's.
+      assert.deepEqual([c.removed, c.added], [h.removed, h.added], `version ${String(c.version)}: removed and added in history and blame`);
     }
     const named = jsonRows(await cliOk(['history', '--zone', ZONE, '--name', name, '--json']), 'changes').map((e) => Number(e.version)).sort((a, b) => a - b);
     assert.deepEqual(named, [...versions].sort((a, b) => a - b), 'history --name lists the versions blame does');
