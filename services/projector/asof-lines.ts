@@ -7,14 +7,14 @@
 // owners in their places and leaving their old records out. The 100k-owner zone is never built:
 // no node, map or RRset per owner, and no sort but of the touched owners.
 
-import { Class, className, Type, typeName } from '../../shared/dns/constants.ts';
+import { Class, Type } from '../../shared/dns/constants.ts';
 import type { RR } from '../../shared/dns/message.ts';
 import { canonicalSortKey, nameKey, type Name } from '../../shared/dns/name.ts';
 import { rdataToText } from '../../shared/dns/rdata.ts';
 import type { Snapshot } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
 import type { Changeset } from '../../shared/zone/changeset.ts';
-import { nodeLines, recordToText, zoneLineBatches } from '../../shared/zone/printer.ts';
+import { nodeLines, recordHead, recordToText, zoneLineBatches } from '../../shared/zone/printer.ts';
 import { addRecord, emptyZone, soaOf, soaSerial, sortedNodes, sortedRRsets, type Zone } from '../../shared/zone/zone.ts';
 import { evolveZone } from './evolve.ts';
 import { NotFound, replayZone, resolveVersion, type AsOf, type MaterializeOptions } from './materialize.ts';
@@ -152,7 +152,7 @@ export class OrderedOverlay {
         const rr = rrs[r];
         if (rr.type === Type.SOA) continue;
         if (!last || rr.name !== last.name || rr.type !== last.type || rr.ttl !== last.ttl || rr.class !== last.class) {
-          prefix = `${rr.name} ${rr.ttl} ${className(rr.class)} ${typeName(rr.type)} `;
+          prefix = recordHead(rr.name, rr.ttl, rr.class, rr.type);
           last = rr;
         }
         out.push(prefix + rdataToText(rr.type, rr.rdata));

@@ -7,7 +7,12 @@ import { soaOf, sortedNodes, sortedRdata, sortedRRsets, sortedRecords, type RRse
 
 /** `owner TTL CLASS TYPE rdata`, every name absolute: the form events and exports use. */
 export function recordToText(rr: RR): string {
-  return `${rr.name} ${rr.ttl} ${className(rr.class)} ${typeName(rr.type)} ${rdataToText(rr.type, rr.rdata)}`;
+  return recordHead(rr.name, rr.ttl, rr.class, rr.type) + rdataToText(rr.type, rr.rdata);
+}
+
+/** `owner TTL CLASS TYPE `, trailing space included: a record line up to its rdata, made once for a run of records. */
+export function recordHead(owner: string, ttl: number, klass: number, type: number): string {
+  return `${owner} ${ttl} ${className(klass)} ${typeName(type)} `;
 }
 
 /**
@@ -65,7 +70,7 @@ export function* zoneLineBatches(z: Zone, size = 4096): Generator<string[]> {
 export function nodeLines(sets: Iterable<RRset>, out: string[]): void {
   for (const set of sets) {
     if (set.type === Type.SOA) continue;
-    const prefix = `${set.name} ${set.ttl} ${className(set.class)} ${typeName(set.type)} `;
+    const prefix = recordHead(set.name, set.ttl, set.class, set.type);
     if (set.rdata.length === 1) out.push(prefix + rdataToText(set.type, set.rdata[0]));
     else for (const { d } of sortedRdata(set)) out.push(prefix + rdataToText(set.type, d));
   }
