@@ -3,6 +3,7 @@
 import { Type } from '../../shared/dns/constants.ts';
 import type { RR } from '../../shared/dns/message.ts';
 import { isSubdomain, nameKey, nameLabels, parentName, type Name } from '../../shared/dns/name.ts';
+import { ownCopy } from '../../shared/dns/rdata.ts';
 import { applyChangeset, applyDerivedChangeset, type Changeset } from '../../shared/zone/changeset.ts';
 import { soaOf, soaSerial, type RRset, type Zone, type ZoneNode } from '../../shared/zone/zone.ts';
 
@@ -16,6 +17,16 @@ export type Lookup =
   | { kind: 'nodata'; wildcard: Name | null }
   | { kind: 'nxdomain' }
   | { kind: 'out-of-zone' };
+
+/**
+ * The changeset with every rdata it adds in memory of its own (ownCopy), since the zone keeps
+ * them for as long as the records live: a change comes a few records at a time, decoded from a
+ * message or an event, and each rdata is then a slice of a pool that would stay alive with it.
+ */
+function kept(c: Changeset): Changeset {
+  const own = (rr: RR): RR => (rr.rdata.byteLength === rr.rdata.buffer.byteLength ? rr : { ...rr, rdata: ownCopy(rr.rdata) });
+  return { ...c, soaTo: own(c.soaTo), added: c.added.map(own) };
+}
 
 export class ZoneIndex {
   readonly zone: Zone;
@@ -52,6 +63,7 @@ export class ZoneIndex {
    * dependency keys (see `dep`) the change touched, so cached answers built on them can be dropped.
    */
   apply(c: Changeset, derived = false): Set<string> {
+    c = kept(c);
     const touched = new Map<string, boolean>();
     const keys = new Set<string>([dep.node(this.apexKey)]);
     for (const rr of [...c.removed, ...c.added] as RR[]) {

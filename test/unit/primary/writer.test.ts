@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Class, Opcode, Rcode, Type } from '../../../shared/dns/constants.ts';
-import { emptyMessage, type Message, type RR } from '../../../shared/dns/message.ts';
+import { decodeMessage, emptyMessage, encodeMessage, type Message, type RR } from '../../../shared/dns/message.ts';
 import { zoneCreated } from '../../../shared/events/codec.ts';
 import { makeLogger } from '../../../shared/log.ts';
 import { SqliteStore } from '../../../shared/store/sqlite.ts';
@@ -77,6 +77,31 @@ describe('group commit', () => {
     for await (const e of store.readZone(ORIGIN, 2)) versions.push(e.type === 'ZoneChanged' ? e.data.serialTo : -1);
     assert.deepEqual(versions, got.map((o) => o.serial));
     await store.close();
+  });
+
+  it('the zone keeps its own copy of the rdata an update adds, not a slice of memory the decoding shared', async () => {
+    const { store, projection, writer } = await setup();
+    try {
+      // Decoded from the wire, as the server does: each rdata is a few octets cut from a shared pool.
+      const txt: RR = { name: `kept.${ORIGIN}`, type: Type.TXT, class: Class.IN, ttl: 300, rdata: Buffer.from('\x05lease') };
+      const decoded = decodeMessage(encodeMessage(update([], [a('kept', '10.0.0.7'), txt, a('ns1', '192.0.2.2')])));
+      assert.ok(decoded.ok);
+      const sent = decoded.value.authority.map((rr) => rr.rdata);
+      assert.ok(sent.every((d) => d.buffer.byteLength > d.byteLength), 'the decoded rdata share a larger buffer');
+      assert.equal((await writer.submit(decoded.value, from)).rcode, Rcode.NOERROR);
+      // Applied here as decided, and by another projection from the stored event.
+      const other = new Projection(store);
+      await other.start();
+      for (const p of [projection, other]) {
+        const zone = p.get(ORIGIN)!.index.zone;
+        const rdata = (owner: string) => [...zone.nodes.get(`${owner}.${ORIGIN}`)!.rrsets.values()].flatMap((set) => set.rdata);
+        const added = [...rdata('kept'), ...rdata('ns1').filter((d) => Buffer.from(d).equals(Buffer.from([192, 0, 2, 2])))];
+        assert.equal(added.length, 3, 'A and TXT at kept, and the second address at ns1');
+        for (const d of added) assert.equal(d.buffer.byteLength, d.byteLength, `rdata ${Buffer.from(d).toString('hex')} owns its memory`);
+      }
+    } finally {
+      await store.close();
+    }
   });
 });
 
