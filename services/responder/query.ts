@@ -3,6 +3,7 @@
 import { Opcode, Rcode, Type } from '../../shared/dns/constants.ts';
 import { decodeMessage, encodeMessage, emptyMessage, type Decoded, type Message } from '../../shared/dns/message.ts';
 import { nameKey, nameToWire, parentName, readName, type Name } from '../../shared/dns/name.ts';
+import { ownCopy } from '../../shared/dns/rdata.ts';
 import { appendUnsignedTsig, nowSeconds, signMessage, verifyMessage, type Keyring, type TsigKey } from '../../shared/dns/tsig.ts';
 import { OUR_UDP_SIZE, buildAnswer, truncatedCopy, type QueryEdns } from './answer.ts';
 import type { CacheEntry, LiveZone } from '../projector/live-zone.ts';
@@ -164,7 +165,8 @@ export class Responder {
     if (e === undefined || !sameKey(e.key, s, n) || !e.zone.fresh(e)) {
       const made = this.compile(msg, qnameEnd, qtype, qclass, edns, tcp);
       if (made === null) return FULL;
-      made.key = Buffer.from(s.subarray(0, n));
+      // Kept until a change drops it: in memory of its own (see ownCopy), as is its wire.
+      made.key = ownCopy(s.subarray(0, n));
       e = made;
       if (this.cache.size >= MAX_CACHE) this.cache.clear();
       this.cache.set(h, e);
@@ -246,7 +248,7 @@ export class Responder {
     if (!zone || qclass !== zone.index.zone.class) return null;
     const b = buildAnswer(zone.index, qname, qtype, qclass, { edns, tcp });
     if (b.questionEnd !== qnameEnd + 4) return null;
-    return { key: EMPTY, zone, wire: b.wire, truncated: null, questionEnd: b.questionEnd, rcode: b.rcode, deps: b.deps, generation: zone.generation };
+    return { key: EMPTY, zone, wire: ownCopy(b.wire), truncated: null, questionEnd: b.questionEnd, rcode: b.rcode, deps: b.deps, generation: zone.generation };
   }
 
   /** Everything else: decoded whole, so every malformation gets FORMERR and TSIG is checked. */

@@ -7,7 +7,7 @@ import { keyring } from '../../../shared/dns/tsig.ts';
 import { diff } from '../../../shared/zone/changeset.ts';
 import { loadZoneText } from '../../../shared/zone/load.ts';
 import { cloneZone, soaSerial, withSerial, type Zone } from '../../../shared/zone/zone.ts';
-import { LiveZone } from '../../../services/projector/live-zone.ts';
+import { LiveZone, type CacheEntry } from '../../../services/projector/live-zone.ts';
 import { ZoneIndex } from '../../../services/projector/zone-index.ts';
 import { Responder } from '../../../services/responder/query.ts';
 
@@ -49,7 +49,9 @@ function serve(body: string) {
     const q = encodeMessage(emptyMessage({ id: 7, question: [{ name, type, class: Class.IN }] }));
     return responder.handle(q, { address: '127.0.0.1', port: 1, transport: 'udp' }) as Buffer;
   };
-  return { ask, change, negativeSerial, raw, warm: (sliceMs?: number, busyGapMs?: number) => responder.warm(live, sliceMs, busyGapMs), cached: () => responder.cached };
+  // The entries themselves, for what the cache keeps (a private field, read as tests may).
+  const entries = (): CacheEntry[] => [...(responder['cache'] as Map<number, CacheEntry>).values()];
+  return { ask, change, negativeSerial, raw, warm: (sliceMs?: number, busyGapMs?: number) => responder.warm(live, sliceMs, busyGapMs), cached: () => responder.cached, entries };
 }
 
 describe('answers compiled ahead of traffic', () => {
@@ -94,6 +96,20 @@ describe('compiling ahead of traffic gives way to traffic', () => {
 });
 
 describe('answer cache invalidation', () => {
+  it('an answer compiled on a miss keeps its key and wire in memory of their own, not slices of a shared pool', () => {
+    const z = serve('www A 192.0.2.1\n');
+    z.ask('www.ex.test.', Type.A);
+    z.ask('none.ex.test.', Type.A);
+    z.change('www A 192.0.2.2\n');
+    z.ask('www.ex.test.', Type.A);
+    const entries = z.entries();
+    assert.equal(entries.length, 2);
+    for (const e of entries) {
+      assert.equal(e.key.buffer.byteLength, e.key.byteLength, 'the key owns its memory');
+      assert.equal(e.wire.buffer.byteLength, e.wire.byteLength, 'the wire owns its memory');
+    }
+  });
+
   it('an NXDOMAIN answered from the cache turns into the record once the name is added', () => {
     const z = serve('');
     assert.equal(z.ask('new.ex.test.', Type.A).rcode, Rcode.NXDOMAIN);
