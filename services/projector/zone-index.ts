@@ -3,7 +3,7 @@
 import { Type } from '../../shared/dns/constants.ts';
 import type { RR } from '../../shared/dns/message.ts';
 import { isSubdomain, nameKey, nameLabels, parentName, type Name } from '../../shared/dns/name.ts';
-import { ownCopy } from '../../shared/dns/rdata.ts';
+import { ownCopy } from '../../shared/dns/kept.ts';
 import { applyChangeset, applyDerivedChangeset, type Changeset } from '../../shared/zone/changeset.ts';
 import { soaOf, soaSerial, type RRset, type Zone, type ZoneNode } from '../../shared/zone/zone.ts';
 

@@ -3,7 +3,7 @@
 import { Opcode, Rcode, Type } from '../../shared/dns/constants.ts';
 import { decodeMessage, encodeMessage, emptyMessage, type Decoded, type Message } from '../../shared/dns/message.ts';
 import { nameKey, nameToWire, parentName, readName, type Name } from '../../shared/dns/name.ts';
-import { ownCopy } from '../../shared/dns/rdata.ts';
+import { ownCopy, Packed } from '../../shared/dns/kept.ts';
 import { appendUnsignedTsig, nowSeconds, signMessage, verifyMessage, type Keyring, type TsigKey } from '../../shared/dns/tsig.ts';
 import { OUR_UDP_SIZE, buildAnswer, truncatedCopy, type QueryEdns } from './answer.ts';
 import type { CacheEntry, LiveZone } from '../projector/live-zone.ts';
@@ -200,6 +200,8 @@ export class Responder {
   async warm(zone: LiveZone, sliceMs = 5, busyGapMs = 50): Promise<number> {
     const index = zone.index;
     const s = Buffer.allocUnsafe(300);
+    // Keys and answers side by side in chunks of their own, not each holding a pool (see kept.ts).
+    const pack = new Packed();
     let n = 0;
     const nodes = index.zone.nodes.values();
     let seen = this.seen;
@@ -226,7 +228,7 @@ export class Responder {
           const h = fnv1a(s, k);
           if (this.cache.has(h)) continue;
           const b = buildAnswer(index, nameKey(node.name), set.type, set.class, { edns: null, tcp: false });
-          this.cache.set(h, { key: Buffer.from(s.subarray(0, k)), zone, wire: b.wire, truncated: null, questionEnd: b.questionEnd, rcode: b.rcode, deps: b.deps, generation: zone.generation });
+          this.cache.set(h, { key: pack.copy(s.subarray(0, k)), zone, wire: pack.copy(b.wire), truncated: null, questionEnd: b.questionEnd, rcode: b.rcode, deps: b.deps, generation: zone.generation });
           n++;
         }
         if (performance.now() > until) break;

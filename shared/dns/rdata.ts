@@ -502,17 +502,6 @@ function walk(fields: Field[], r: WireReader, end: number, o: WalkOptions = {}):
 }
 
 /**
- * A copy of `rdata` in memory of its own, for rdata a zone keeps. Buffer.from cuts small buffers
- * from a shared 8 KiB pool, and one slice kept keeps its whole pool alive: an update's few kept
- * octets would hold on to the pool its decoding and answer shared.
- */
-export function ownCopy(rdata: Uint8Array): Buffer {
-  const b = Buffer.allocUnsafeSlow(rdata.length);
-  b.set(rdata);
-  return b;
-}
-
-/**
  * Reads the rdata of an RR at `pos` (rdlength `len`) in a whole message, decompressing names.
  * Zero-length rdata is accepted for every type: RFC 2136 deletions use it.
  */
