@@ -3,7 +3,7 @@
 import { Type } from '../../shared/dns/constants.ts';
 import type { RR } from '../../shared/dns/message.ts';
 import { isSubdomain, nameKey, nameLabels, parentName, type Name } from '../../shared/dns/name.ts';
-import { ownCopy } from '../../shared/dns/kept.ts';
+import { ownCopy, Packed } from '../../shared/dns/kept.ts';
 import { applyChangeset, applyDerivedChangeset, type Changeset } from '../../shared/zone/changeset.ts';
 import { soaOf, soaSerial, type RRset, type Zone, type ZoneNode } from '../../shared/zone/zone.ts';
 
@@ -19,12 +19,17 @@ export type Lookup =
   | { kind: 'out-of-zone' };
 
 /**
- * The changeset with every rdata it adds in memory of its own (ownCopy), since the zone keeps
- * them for as long as the records live: a change comes a few records at a time, decoded from a
- * message or an event, and each rdata is then a slice of a pool that would stay alive with it.
+ * The changeset with every rdata it adds in memory of the zone's own (see kept.ts), since the
+ * zone keeps them for as long as the records live: decoded from a message or an event, each is
+ * a slice of a pool that would stay alive with it. A change of a few records gets a copy per
+ * rdata; a large one (a reload, a big IXFR) packs them, like the pool but with nothing else.
  */
 function kept(c: Changeset): Changeset {
-  const own = (rr: RR): RR => (rr.rdata.byteLength === rr.rdata.buffer.byteLength ? rr : { ...rr, rdata: ownCopy(rr.rdata) });
+  const pack = c.added.length >= 256 ? new Packed(8 * 1024) : null;
+  const own = (rr: RR): RR => {
+    if (rr.rdata.byteLength === rr.rdata.buffer.byteLength) return rr;
+    return { ...rr, rdata: pack ? pack.copy(rr.rdata) : ownCopy(rr.rdata) };
+  };
   return { ...c, soaTo: own(c.soaTo), added: c.added.map(own) };
 }
 

@@ -314,6 +314,31 @@ describe('lookup (what the responder will ask)', () => {
     assert.equal(live.lookup('q.r.ex.test.', Type.A).kind, 'nxdomain');
     assert.equal(live.serial, 3);
   });
+
+  it('the rdata a change adds are kept in memory of the zone\'s own: a copy each for a small change, packed for a large one', () => {
+    // Parsed from text, each rdata is a slice of Buffer's shared pool, among the parse's garbage.
+    const held = (z: Zone, owners: string[]) => {
+      const rdata = owners.flatMap((o) => [...z.nodes.get(`${o}.ex.test.`)!.rrsets.values()].flatMap((set) => set.rdata));
+      const buffers = new Set(rdata.map((d) => d.buffer));
+      let capacity = 0;
+      for (const b of buffers) capacity += b.byteLength;
+      return { rdata, buffers: buffers.size, capacity, used: rdata.reduce((n, d) => n + d.byteLength, 0) };
+    };
+    const small = new ZoneIndex(zone('', 1));
+    small.apply(diff(zone('', 1), zone('a A 192.0.2.7\na TXT "lease"\n', 2)));
+    const a = held(small.zone, ['a']);
+    assert.equal(a.rdata.length, 2);
+    for (const d of a.rdata) assert.equal(d.buffer.byteLength, d.byteLength, 'a copy of its own');
+    let body = '';
+    for (let i = 0; i < 1000; i++) body += `h${i} A 10.0.${i >> 8}.${i & 255}\n`;
+    const large = new ZoneIndex(zone('', 1));
+    large.apply(diff(zone('', 1), zone(body, 2)));
+    const h = held(large.zone, Array.from({ length: 1000 }, (_, i) => `h${i}`));
+    assert.equal(h.rdata.length, 1000);
+    assert.ok(h.capacity - h.used < 8 * 1024, `${h.capacity} octets held for ${h.used} octets of rdata`);
+    // Not a buffer each: every ArrayBuffer costs bookkeeping beyond its octets.
+    assert.ok(h.buffers <= 2, `1,000 rdata in ${h.buffers} buffers`);
+  });
 });
 
 describe('zone-file reload', () => {
