@@ -24,7 +24,10 @@ export interface AnswerOptions {
 }
 
 export interface Built {
-  /** A whole response with ID 0 and RD clear: the sender patches ID, RD, CD and the question case. */
+  /**
+   * A whole response with ID 0 and RD clear: the sender patches ID, RD, CD and the question case.
+   * The encoder's own buffer, not a copy: a caller that keeps it copies it (see kept.ts).
+   */
   wire: Buffer;
   rcode: number;
   /** Offset just past the question, so a truncated copy can be cut from the front. */
@@ -210,7 +213,7 @@ export function buildAnswer(index: ZoneIndex, qname: Name, qtype: number, qclass
   for (const rr of s.authority) writeRR(w, rr);
   for (const rr of s.additional) writeRR(w, rr);
   if (o.edns) writeOpt(w, { udpSize: OUR_UDP_SIZE, version: 0, flags: o.edns.do ? 0x8000 : 0, options: [] }, s.rcode);
-  return { wire: w.finish(), rcode: s.rcode, questionEnd, deps };
+  return { wire: w.view(), rcode: s.rcode, questionEnd, deps };
 }
 
 /** The TC=1 form of a response: header and question (and OPT) only, for a client to retry over TCP. */
