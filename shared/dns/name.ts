@@ -35,6 +35,13 @@ function labelText(bytes: Uint8Array, start: number, len: number): string {
 }
 
 /**
+ * Scratch for readName: a name's presentation text, at most 4 characters per octet (`\DDD`),
+ * all ASCII, so it becomes one flat string in one step. A string grown a character at a time
+ * is a chain of small strings, one allocation per character.
+ */
+const NAME_TEXT = Buffer.allocUnsafeSlow(4 * MAX_NAME_WIRE + 4);
+
+/**
  * Splits presentation text into label byte arrays, decoding `\X` and `\DDD`. Returns the labels
  * and whether the text ended in an unescaped dot (absolute). Throws WireError('bad-name').
  */
@@ -238,7 +245,8 @@ export function nameToWire(name: Name): Uint8Array {
  * an error.
  */
 export function readName(msg: Uint8Array, offset: number, pointers = true): [Name, number] {
-  let out = '';
+  const out = NAME_TEXT;
+  let k = 0;
   let pos = offset;
   let end = -1;
   let wire = 1;
@@ -262,12 +270,18 @@ export function readName(msg: Uint8Array, offset: number, pointers = true): [Nam
     if (kind !== 0) throw new WireError('bad-name', `label type 0x${kind.toString(16)} at offset ${pos} is not supported`);
     if (len === 0) {
       if (end === -1) end = pos + 1;
-      return [out === '' ? '.' : out, end];
+      return [k === 0 ? '.' : out.toString('latin1', 0, k), end];
     }
     if (pos + 1 + len > msg.length) throw new WireError('truncated', `label at offset ${pos} runs past the end`);
     wire += len + 1;
     if (wire > MAX_NAME_WIRE) throw new WireError('bad-name', `name at offset ${offset} is longer than ${MAX_NAME_WIRE} octets`);
-    out += labelText(msg, pos + 1, len) + '.';
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const b = msg[i];
+      const t = BYTE_TEXT[b];
+      if (t.length === 1) out[k++] = b;
+      else for (let j = 0; j < t.length; j++) out[k++] = t.charCodeAt(j);
+    }
+    out[k++] = 0x2e;
     pos += 1 + len;
   }
   throw new WireError('bad-name', `name at offset ${offset} has too many compression pointers`);
