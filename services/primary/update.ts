@@ -122,6 +122,12 @@ class Scratch {
   }
 }
 
+/** The SOA record of an apex node. */
+function soaAt(n: ZoneNode | undefined): RR | undefined {
+  const s = n?.rrsets.get(Type.SOA);
+  return s && s.rdata.length > 0 ? { name: s.name, type: Type.SOA, class: s.class, ttl: s.ttl, rdata: s.rdata[0] } : undefined;
+}
+
 /** RFC 2136 §3.4.2: applies one update RR to the scratch copy. */
 function applyOne(z: Scratch, view: ZoneView, rr: RR): void {
   const key = nameKey(rr.name);
@@ -206,8 +212,11 @@ export function decideUpdate(view: ZoneView, m: Message, who: Requester, policy:
     applyOne(z, view, rr);
   }
   if (z.nodes.size === 0) return { ok: true, changeset: null };
+  // Only the nodes the update wrote are compared. The apex is among them only if the update
+  // wrote there: its SOA, the one record every change holds, is read from the view directly,
+  // rather than copying the apex's every RRset and comparing them again on each update.
   const apexKey = nameKey(view.origin);
-  z.write(apexKey, view.origin);
+  const soa = { from: soaAt(view.node(apexKey)), to: soaAt(z.get(apexKey)) };
   const before: Zone = { origin: view.origin, class: view.class, nodes: new Map() };
   const after: Zone = { origin: view.origin, class: view.class, nodes: new Map() };
   for (const [k, n] of z.nodes) {
@@ -215,7 +224,7 @@ export function decideUpdate(view: ZoneView, m: Message, who: Requester, policy:
     if (base) before.nodes.set(k, base);
     if (n.rrsets.size > 0) after.nodes.set(k, n);
   }
-  const c = diff(before, after);
+  const c = diff(before, after, soa);
   const from = soaSerial(c.soaFrom!.rdata);
   const to = soaSerial(c.soaTo.rdata);
   if (isEmptyChange(c) && to === from) return { ok: true, changeset: null };

@@ -33,10 +33,11 @@ function sameData(set: RRset, other: RRset | undefined): boolean {
 /**
  * The changeset that turns zone a into zone b. An RRset whose TTL or owner spelling changed is
  * removed and added whole, since IXFR and UPDATE can only express those through the records.
+ * `soa` gives the two SOA records when a and b are parts of zones that may leave out the apex.
  */
-export function diff(a: Zone, b: Zone): Changeset {
-  const soaA = soaOf(a);
-  const soaB = soaOf(b);
+export function diff(a: Zone, b: Zone, soa?: { from: RR | undefined; to: RR | undefined }): Changeset {
+  const soaA = soa ? soa.from : soaOf(a);
+  const soaB = soa ? soa.to : soaOf(b);
   if (!soaB) throw new Error(`diff: zone ${b.origin} has no SOA`);
   const removed: RR[] = [];
   const added: RR[] = [];
