@@ -260,6 +260,8 @@ type Server = {
   dir: string;
   /** zonelog only: the store URL. */
   store?: string;
+  /** zonelog only: the HTTP port, for /metrics. */
+  httpPort?: number;
   loadMs: number;
   /** From the first answer until the server's own CPU settled (waitSettled). */
   settleMs?: number;
@@ -286,7 +288,7 @@ async function startServer(kind: Kind, zoneFile: string): Promise<Server> {
       readyTimeoutMs: 600_000,
     });
     s = {
-      kind, port: h.port, pid: h.pid, dir, store: h.store, loadMs: performance.now() - t0,
+      kind, port: h.port, pid: h.pid, dir, store: h.store, httpPort: h.httpPort ?? undefined, loadMs: performance.now() - t0,
       stop: () => h.stop(), kill9: () => h.kill9(),
       logTail: () => h.logs().trimEnd().split('\n').slice(-20).join('\n'),
     };
@@ -508,6 +510,9 @@ type Verification = {
   storeHeadVersion?: number;
   updateEvents?: number;
   updateEventsWithKey?: number;
+  /** zonelog only: its own count of updates that changed the zone and of those that changed nothing (NOERROR, no event), read before kill -9. */
+  updatesApplied?: number;
+  updatesUnchanged?: number;
   everyAckDurable?: boolean;
   ok: boolean;
   problems: string[];
@@ -551,7 +556,17 @@ async function countDynAnswered(port: number, names: string[], scratch: string):
   }
 }
 
-/** Every acknowledged update must be one ZoneChanged event (cause update, naming the key) on disk. */
+/** zonelog's own counts of the zone's updates, from /metrics (zonelog_updates_total). */
+async function updateCounts(httpPort: number): Promise<{ applied: number; unchanged: number }> {
+  const text = await (await fetch(`http://${LOOPBACK}:${httpPort}/metrics`)).text();
+  const count = (result: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith('zonelog_updates_total{') && l.includes(`zone="${ZONE}"`) && l.includes(`result="${result}"`));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return { applied: count('applied'), unchanged: count('unchanged') };
+}
+
+/** Every applied update must be one ZoneChanged event (cause update, naming the key) on disk. */
 async function countStoreEvents(url: string): Promise<{ head: number; updates: number; withKey: number }> {
   const store = await openStore(url);
   try {
@@ -603,15 +618,26 @@ async function updateRun(kind: Kind, zoneFile: string, updatesFile: string, tag:
     if (dynAnswered !== dynNames.length) problems.push(`${dynAnswered} of ${dynNames.length} new dyn-* A records answered`);
     const v: Verification = { markerVisible, marker, allNoerror, serialBefore, serialAfter, dynExpected: dynNames.length, dynAnswered, ok: false, problems };
     if (kind === 'zonelog') {
-      // kill -9 first: what the store holds then is what survived without a clean shutdown.
+      // An update that changes nothing (its delete and add name the address the host already
+      // has: about one in 65,536 of the generator's) is NOERROR without an event or a new serial,
+      // in BIND as in zonelog. So the server's own counts of applied and unchanged updates must
+      // add up to the NOERROR answers, the serial must have moved once per applied update, and
+      // the store must hold one event per applied update.
+      const counted = await updateCounts(s.httpPort!);
+      v.updatesApplied = counted.applied;
+      v.updatesUnchanged = counted.unchanged;
+      // kill -9 next: what the store holds then is what survived without a clean shutdown.
       await stopServer(s, 'kill9');
       const c = await countStoreEvents(s.store!);
       v.storeHeadVersion = c.head;
       v.updateEvents = c.updates;
       v.updateEventsWithKey = c.withKey;
       const acked = (p.rcodes.NOERROR ?? 0) + (pl.rcodes.NOERROR ?? 0);
-      v.everyAckDurable = c.updates === acked && c.withKey === acked;
-      if (!v.everyAckDurable) problems.push(`${acked} updates acknowledged, store has ${c.updates} update events (${c.withKey} naming ${KEY.name}), head version ${c.head}`);
+      if (counted.applied + counted.unchanged !== acked) problems.push(`${acked} updates acknowledged, the server counted ${counted.applied} applied and ${counted.unchanged} unchanged`);
+      const moved = serialAfter === undefined || serialBefore === undefined ? NaN : serialAfter - serialBefore;
+      if (moved !== counted.applied) problems.push(`serial moved by ${moved}, the server counted ${counted.applied} applied updates`);
+      v.everyAckDurable = c.updates === counted.applied && c.withKey === counted.applied && counted.applied + counted.unchanged === acked;
+      if (c.updates !== counted.applied || c.withKey !== counted.applied) problems.push(`${counted.applied} updates applied, store has ${c.updates} update events (${c.withKey} naming ${KEY.name}), head version ${c.head}`);
     }
     v.ok = problems.length === 0;
     r.verify = v;
