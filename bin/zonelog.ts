@@ -12,7 +12,7 @@ import { makeLogger } from '../shared/log.ts';
 import { progress } from '../shared/progress.ts';
 import { openStore } from '../shared/store/open.ts';
 import { ConcurrencyError, type EventStore } from '../shared/store/port.ts';
-import { snapshotRecords } from '../shared/events/codec.ts';
+import { zoneSnapshot } from '../shared/store/rows.ts';
 import { loadZoneFile } from '../shared/zone/load.ts';
 import { formatIssue } from '../shared/zone/parser.ts';
 import { printZone } from '../shared/zone/printer.ts';
@@ -443,7 +443,7 @@ async function cmdSnapshot(args: string[], o: Opts): Promise<number> {
   const zone = zoneArg(o);
   return withStore(o, async (store) => {
     const m = await materialize(store, zone);
-    await store.saveSnapshot(snapshotRecords(m.index.zone, m.version));
+    await store.saveSnapshot(zoneSnapshot(m.index.zone, m.version));
     process.stdout.write(`zone ${zone}: snapshot at version ${m.version} (serial ${m.index.serial})\n`);
     return 0;
   });

@@ -1,7 +1,8 @@
 // The live projection: every zone current in memory, kept up by following the store's global order.
 
 import { nameKey, parentName, type Name } from '../../shared/dns/name.ts';
-import { changesetOf, snapshotRecords } from '../../shared/events/codec.ts';
+import { changesetOf } from '../../shared/events/codec.ts';
+import { zoneSnapshot } from '../../shared/store/rows.ts';
 import type { StoredEvent } from '../../shared/events/types.ts';
 import type { EventStore } from '../../shared/store/port.ts';
 import type { Changeset } from '../../shared/zone/changeset.ts';
@@ -136,7 +137,7 @@ export class Projection {
         // N events since the last snapshot, or any change and T since it.
         if (behind < this.snapshotEvery && !(this.snapshotIntervalMs > 0 && now - z.snapshotAt >= this.snapshotIntervalMs)) continue;
         const version = z.version;
-        await this.store.saveSnapshot(snapshotRecords(z.index.zone, version));
+        await this.store.saveSnapshot(zoneSnapshot(z.index.zone, version));
         z.snapshotVersion = version;
         z.snapshotAt = now;
         saved++;

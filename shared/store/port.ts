@@ -4,6 +4,20 @@ import type { Name } from '../dns/name.ts';
 import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
 
 /**
+ * A snapshot to save, its records already laid out as the stores' unordered binary body
+ * (rows.ts zoneSnapshot): made from a live zone in one pass, with no object per record, on
+ * the thread that answers queries. Saving puts it in print order on a thread of its own, as
+ * for a Snapshot with `rrs`; it loads back as one.
+ */
+export interface WireSnapshot {
+  zone: Name;
+  version: number;
+  serial: number;
+  time: string;
+  wire: Buffer;
+}
+
+/**
  * What the appender believes the zone's stream is at: a version (the last event's), 'no-zone'
  * (the stream must not exist yet), or 'any' (no check).
  */
@@ -161,7 +175,7 @@ export interface EventStore {
   /** The snapshots a zone has, by version (newest last), without their bodies. */
   snapshots(zone: Name): Promise<{ version: number; serial: number; time: string }[]>;
 
-  saveSnapshot(s: Snapshot): Promise<void>;
+  saveSnapshot(s: Snapshot | WireSnapshot): Promise<void>;
 
   /**
    * The latest snapshot with version <= maxVersion (default: any), or null. With `views`, a

@@ -26,7 +26,7 @@ import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
 import { upcast } from '../events/upcast.ts';
 import { indexedNames } from './names-index.ts';
 import {
-  ConcurrencyError, type AppendOptions, type AppendResult, type EventQuery, type EventStore, type ExpectedVersion, type ZoneHead, type ZoneStorage,
+  ConcurrencyError, type AppendOptions, type AppendResult, type EventQuery, type EventStore, type ExpectedVersion, type WireSnapshot, type ZoneHead, type ZoneStorage,
 } from './port.ts';
 import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody,
@@ -494,7 +494,7 @@ export class PostgresStore implements EventStore {
     return r.rows.map((x) => ({ version: x.version, serial: Number(x.serial), time: x.time.toISOString() }));
   }
 
-  async saveSnapshot(s: Snapshot): Promise<void> {
+  async saveSnapshot(s: Snapshot | WireSnapshot): Promise<void> {
     const time = requireCanonicalTime(s.time, `zone ${s.zone}: snapshot at version ${s.version}`);
     const body = await snapshotBody(s);
     await this.#pool.query(this.#sql.saveSnapshot, [nameKey(s.zone), s.version, s.serial, time, body]);

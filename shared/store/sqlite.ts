@@ -23,7 +23,7 @@ import type { NewEvent, Snapshot, StoredEvent } from '../events/types.ts';
 import { upcast } from '../events/upcast.ts';
 import { indexedNames } from './names-index.ts';
 import {
-  ConcurrencyError, type AppendOptions, type AppendResult, type EventQuery, type EventStore, type ExpectedVersion, type ZoneHead, type ZoneStorage,
+  ConcurrencyError, type AppendOptions, type AppendResult, type EventQuery, type EventStore, type ExpectedVersion, type WireSnapshot, type ZoneHead, type ZoneStorage,
 } from './port.ts';
 import {
   canonicalTime, checkExpected, duplicateIdError, eventInserts, LAST_VERSION, READ_PAGE, requireCanonicalTime, snapshotBody, snapshotFromBody, storedEvent, trimmedEvent,
@@ -599,7 +599,7 @@ export class SqliteStore implements EventStore {
     return this.#q.snapshots.all(nameKey(zone)).map((r) => ({ version: Number(r.version), serial: Number(r.serial), time: String(r.time) }));
   }
 
-  async saveSnapshot(s: Snapshot): Promise<void> {
+  async saveSnapshot(s: Snapshot | WireSnapshot): Promise<void> {
     const time = requireCanonicalTime(s.time, `zone ${s.zone}: snapshot at version ${s.version}`);
     const body = await snapshotBody(s);
     this.#q.saveSnapshot.run(nameKey(s.zone), s.version, s.serial, time, body);
