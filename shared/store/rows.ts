@@ -2,14 +2,14 @@
 
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { nameKey, type Name } from '../dns/name.ts';
+import type { Name } from '../dns/name.ts';
 import { eventSerials } from '../events/codec.ts';
 import type { RR } from '../dns/message.ts';
 import { CURRENT_SCHEMA, type NewEvent, type Snapshot, type StoredEvent } from '../events/types.ts';
 import { upcast } from '../events/upcast.ts';
 import { ConcurrencyError, type ExpectedVersion, type WireSnapshot } from './port.ts';
 import { Type } from '../dns/constants.ts';
-import { soaSerial, type RRset, type Zone } from '../zone/zone.ts';
+import { getRRset, soaSerial, type RRset, type Zone } from '../zone/zone.ts';
 import { filterColumns, indexedNames, type FilterColumns, type IndexedNames } from './names-index.ts';
 import { orderedSnapshotBody } from './snapshot-order.ts';
 
@@ -222,12 +222,11 @@ export async function snapshotBody(s: Snapshot | WireSnapshot): Promise<Buffer> 
  * A snapshot of a zone as it stands, for saving: its records encoded straight from the zone
  * into the unpacked "ZLS2" body, SOA first, then every other record in the zone's own order
  * (what encodeSnapshotRecords makes of snapshotRecords' list). A snapshot is taken on the
- * thread that answers; an object per record (150k for the bench zone) cost it 60–200 ms and a
+ * thread that answers; an object per record (150k for the bench zone) cost it 80–210 ms and a
  * young generation full of them to copy, where this costs one buffer.
  */
 export function zoneSnapshot(z: Zone, version: number, now = new Date()): WireSnapshot {
-  const apex = z.nodes.get(nameKey(z.origin));
-  const soa = apex?.rrsets.get(Type.SOA);
+  const soa = getRRset(z, z.origin, Type.SOA);
   if (!soa || soa.rdata.length === 0) throw new Error(`zone ${z.origin} has no SOA`);
   // A name is ASCII text (name.ts escapes every other octet): one octet per character.
   let count = 1;
