@@ -236,6 +236,42 @@ describe('sqlite staged name index', () => {
     }
   });
 
+  it('a merge moves and deletes the staged rows a bounded slice per step, so no step holds appends up long', async () => {
+    const file = join(root, 'merge-steps.db');
+    const store = new SqliteStore(file);
+    const peek = new DatabaseSync(file, { readOnly: true });
+    const Z = 'example.com.';
+    try {
+      const events = [created(Z, 1)];
+      for (let i = 1; i < 6000; i++) events.push(changed(Z, i, i + 1, { records: [`h${i % 997}.s${i % 3}.${Z} 300 IN A 192.0.2.${i % 250}`] }));
+      for (let i = 0; i < events.length; i += 100) await store.append(Z, events.slice(i, i + 100), i === 0 ? 'no-zone' : i);
+      const count = (table: string): number => Number(peek.prepare(`SELECT count(*) AS n FROM ${table}`).get()?.n);
+      const staged = count('event_names_recent');
+      assert.ok(staged >= 5999, `${staged} rows staged`);
+      let steps = 0;
+      let moved = count('event_names');
+      let left = staged;
+      for (let more = true; more; steps++) {
+        more = store.mergeNamesStep();
+        const nowMoved = count('event_names');
+        const nowLeft = count('event_names_recent');
+        // A key range from a sample of the keys holds about 256 rows; a deletion at most 2,048.
+        assert.ok(nowMoved - moved <= 1024, `step ${steps} moved ${nowMoved - moved} rows`);
+        assert.ok(left - nowLeft <= 2048, `step ${steps} deleted ${left - nowLeft} rows`);
+        moved = nowMoved;
+        left = nowLeft;
+      }
+      assert.equal(left, 0);
+      assert.equal(moved, staged, 'every staged row moved, once');
+      assert.ok(steps >= staged / 1024 + 3, `${steps} steps`);
+      assert.equal(store.merging, false);
+      assert.equal(store.stagedNames, 0);
+    } finally {
+      peek.close();
+      await store.close();
+    }
+  });
+
   it('an append that stages enough name rows merges them; closing the store merges the rest', async () => {
     const file = join(root, 'merge-at.db');
     const Z = 'example.com.';
