@@ -31,6 +31,9 @@ export interface ProjectionOptions {
   onApplied?: (a: Applied) => void;
 }
 
+/** Names at which a zone with no snapshot gets its first one without waiting for snapshot-every changes. */
+export const FIRST_SNAPSHOT_NAMES = 10_000;
+
 export class Projection {
   private readonly store: EventStore;
   /** Live zones by lower-case origin; the responder reads this map directly. */
@@ -134,8 +137,11 @@ export class Projection {
       for (const z of this.zones.values()) {
         const behind = z.version - z.snapshotVersion;
         if (behind === 0 || now - z.snapshotAt < this.snapshotMinIntervalMs) continue;
-        // N events since the last snapshot, or any change and T since it.
-        if (behind < this.snapshotEvery && !(this.snapshotIntervalMs > 0 && now - z.snapshotAt >= this.snapshotIntervalMs)) continue;
+        // N events since the last snapshot, or any change and T since it, or a big zone that has
+        // none yet (just imported, or from a store without one): until it has, every start
+        // parses the creation's text (about a second for 150k records) instead of a snapshot.
+        const first = z.snapshotVersion === 0 && z.index.zone.nodes.size >= FIRST_SNAPSHOT_NAMES;
+        if (behind < this.snapshotEvery && !first && !(this.snapshotIntervalMs > 0 && now - z.snapshotAt >= this.snapshotIntervalMs)) continue;
         const version = z.version;
         await this.store.saveSnapshot(zoneSnapshot(z.index.zone, version));
         z.snapshotVersion = version;

@@ -16,7 +16,7 @@ import type { Zone } from '../../../shared/zone/zone.ts';
 import { ReplayError, evolve, replay } from '../../../services/projector/evolve.ts';
 import { NotFound, materialize, materializeZone } from '../../../services/projector/materialize.ts';
 import { printableAsOf } from '../../../services/projector/asof-lines.ts';
-import { Projection } from '../../../services/projector/projection.ts';
+import { FIRST_SNAPSHOT_NAMES, Projection } from '../../../services/projector/projection.ts';
 import { ZoneIndex } from '../../../services/projector/zone-index.ts';
 import { decideReload } from '../../../services/primary/reload.ts';
 
@@ -157,6 +157,29 @@ describe('materialize from a store', () => {
     assert.equal(await p.snapshotDue(at + 30_000), 0, 'one change, and the interval has not passed');
     assert.equal(await p.snapshotDue(at + 61_000), 1, 'one change, and the interval has passed');
     assert.equal((await store.loadSnapshot('ex.test.'))!.version, v0 + 1);
+  });
+});
+
+describe('a big zone without a snapshot', () => {
+  it('gets its first one once snapshot-min-interval allows, without waiting for snapshot-every changes; a small one waits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zonelog-first-snap-'));
+    const store = new SqliteStore(join(dir, 's.db'));
+    try {
+      const big = loadZoneText(`$TTL 300\n@ SOA ns1 hostmaster 7 2h 1h 2w 5m\n  NS ns1\nns1 A 192.0.2.1\n${Array.from({ length: FIRST_SNAPSHOT_NAMES }, (_, i) => `h${i} A 10.0.${i >> 8}.${i & 255}\n`).join('')}`, 'big.zone', { origin: 'big.test.' }).zone;
+      await store.append('big.test.', [zoneCreated(big, 'import', {})], 'no-zone');
+      await store.append('ex.test.', [zoneCreated(zone('a A 192.0.2.10\n', 1), 'import', {})], 'no-zone');
+      const p = new Projection(store, { snapshotEvery: 1000, snapshotMinIntervalMs: 60_000 });
+      await p.start();
+      const at = p.get('big.test.')!.snapshotAt;
+      assert.equal(await p.snapshotDue(at + 30_000), 0, 'not before snapshot-min-interval');
+      assert.equal(await p.snapshotDue(at + 61_000), 1, 'the big zone, at once after it');
+      assert.equal((await store.loadSnapshot('big.test.'))?.version, 1);
+      assert.equal(await store.loadSnapshot('ex.test.'), null, 'a small zone waits for snapshot-every changes');
+      assert.equal(await p.snapshotDue(at + 200_000), 0, 'and only once');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
