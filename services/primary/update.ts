@@ -6,7 +6,7 @@ import { isSubdomain, nameKey, type Name } from '../../shared/dns/name.ts';
 import { rdataEqual } from '../../shared/dns/rdata.ts';
 import { serialGt } from '../../shared/dns/serial.ts';
 import { diff, isEmptyChange, type Changeset } from '../../shared/zone/changeset.ts';
-import { newNode, rrsetKey, soaSerial, withSerial, type RRset, type Zone, type ZoneNode } from '../../shared/zone/zone.ts';
+import { newNode, rrsetKey, soaRecord, soaSerial, withSerial, type RRset, type Zone, type ZoneNode } from '../../shared/zone/zone.ts';
 import type { Grant, SerialPolicy } from '../config/types.ts';
 import { allowedBy, mayChange, type Requester } from './policy.ts';
 import { nextSerial } from './serial-policy.ts';
@@ -122,12 +122,6 @@ class Scratch {
   }
 }
 
-/** The SOA record of an apex node. */
-function soaAt(n: ZoneNode | undefined): RR | undefined {
-  const s = n?.rrsets.get(Type.SOA);
-  return s && s.rdata.length > 0 ? { name: s.name, type: Type.SOA, class: s.class, ttl: s.ttl, rdata: s.rdata[0] } : undefined;
-}
-
 /** RFC 2136 §3.4.2: applies one update RR to the scratch copy. */
 function applyOne(z: Scratch, view: ZoneView, rr: RR): void {
   const key = nameKey(rr.name);
@@ -216,7 +210,7 @@ export function decideUpdate(view: ZoneView, m: Message, who: Requester, policy:
   // wrote there: its SOA, the one record every change holds, is read from the view directly,
   // rather than copying the apex's every RRset and comparing them again on each update.
   const apexKey = nameKey(view.origin);
-  const soa = { from: soaAt(view.node(apexKey)), to: soaAt(z.get(apexKey)) };
+  const soa = { from: soaRecord(view.node(apexKey)?.rrsets.get(Type.SOA)), to: soaRecord(z.get(apexKey)?.rrsets.get(Type.SOA)) };
   const before: Zone = { origin: view.origin, class: view.class, nodes: new Map() };
   const after: Zone = { origin: view.origin, class: view.class, nodes: new Map() };
   for (const [k, n] of z.nodes) {

@@ -244,34 +244,8 @@ export function zoneSnapshot(z: Zone, version: number, now = new Date()): WireSn
   let o = 8;
   // Each RRset's owner is encoded once; its other records copy those octets.
   const put = (set: RRset, only?: Uint8Array): void => {
-    const n = set.name.length;
-    let nameAt = -1;
-    const { type, class: klass, ttl } = set;
-    for (const d of only ? [only] : set.rdata) {
-      out[o] = n >> 8;
-      out[o + 1] = n;
-      if (nameAt < 0) {
-        const name = set.name;
-        for (let i = 0; i < n; i++) out[o + 2 + i] = name.charCodeAt(i);
-        nameAt = o + 2;
-      } else for (let i = 0; i < n; i++) out[o + 2 + i] = out[nameAt + i];
-      o += 2 + n;
-      // Octet by octet: for records of a few octets, cheaper than a call per field.
-      out[o] = type >> 8;
-      out[o + 1] = type;
-      out[o + 2] = klass >> 8;
-      out[o + 3] = klass;
-      out[o + 4] = ttl >>> 24;
-      out[o + 5] = ttl >>> 16;
-      out[o + 6] = ttl >>> 8;
-      out[o + 7] = ttl;
-      out[o + 8] = d.length >> 8;
-      out[o + 9] = d.length;
-      o += 10;
-      if (d.length <= 16) for (let i = 0; i < d.length; i++) out[o + i] = d[i];
-      else out.set(d, o);
-      o += d.length;
-    }
+    const nameAt = o + 2;
+    for (const d of only ? [only] : set.rdata) o = putRecord(out, o, set.name, o + 2 === nameAt ? -1 : nameAt, set.type, set.class, set.ttl, d);
   };
   put(soa, soa.rdata[0]);
   for (const node of z.nodes.values()) for (const set of node.rrsets.values()) if (set.type !== Type.SOA) put(set);
@@ -281,24 +255,52 @@ export function zoneSnapshot(z: Zone, version: number, now = new Date()): WireSn
 
 /** The unpacked binary body ("ZLS3" if `ordered`, else "ZLS2") of wire-form records. */
 export function encodeSnapshotRecords(rrs: readonly RR[], ordered: boolean): Buffer {
+  // A name is ASCII text (name.ts escapes every other octet): one octet per character.
   let size = 8;
-  for (const rr of rrs) size += 2 + Buffer.byteLength(rr.name, 'latin1') + 10 + rr.rdata.length;
+  for (const rr of rrs) size += 2 + rr.name.length + 10 + rr.rdata.length;
   const out = Buffer.allocUnsafe(size);
   (ordered ? ORDERED_MAGIC : WIRE_MAGIC).copy(out, 0);
   out.writeUInt32BE(rrs.length, 4);
   let o = 8;
+  let last: string | null = null;
+  let lastAt = -1;
   for (const rr of rrs) {
-    const n = out.write(rr.name, o + 2, 'latin1');
-    out.writeUInt16BE(n, o);
-    o += 2 + n;
-    out.writeUInt16BE(rr.type, o);
-    out.writeUInt16BE(rr.class, o + 2);
-    out.writeUInt32BE(rr.ttl, o + 4);
-    out.writeUInt16BE(rr.rdata.length, o + 8);
-    out.set(rr.rdata, o + 10);
-    o += 10 + rr.rdata.length;
+    const at = o + 2;
+    o = putRecord(out, o, rr.name, rr.name === last ? lastAt : -1, rr.type, rr.class, rr.ttl, rr.rdata);
+    if (rr.name !== last) {
+      last = rr.name;
+      lastAt = at;
+    }
   }
   return out.subarray(0, o);
+}
+
+/**
+ * One record of a binary body at `o`: the owner's length and octets (copied from `nameAt` when
+ * the same name was written there, else encoded), type, class, TTL, rdata length and rdata.
+ * Octet by octet: for records of a few octets, cheaper than a call per field. Returns the end.
+ */
+function putRecord(out: Buffer, o: number, name: string, nameAt: number, type: number, klass: number, ttl: number, d: Uint8Array): number {
+  const n = name.length;
+  out[o] = n >> 8;
+  out[o + 1] = n;
+  if (nameAt < 0) for (let i = 0; i < n; i++) out[o + 2 + i] = name.charCodeAt(i);
+  else for (let i = 0; i < n; i++) out[o + 2 + i] = out[nameAt + i];
+  o += 2 + n;
+  out[o] = type >> 8;
+  out[o + 1] = type;
+  out[o + 2] = klass >> 8;
+  out[o + 3] = klass;
+  out[o + 4] = ttl >>> 24;
+  out[o + 5] = ttl >>> 16;
+  out[o + 6] = ttl >>> 8;
+  out[o + 7] = ttl;
+  out[o + 8] = d.length >> 8;
+  out[o + 9] = d.length;
+  o += 10;
+  if (d.length <= 16) for (let i = 0; i < d.length; i++) out[o + i] = d[i];
+  else out.set(d, o);
+  return o + d.length;
 }
 
 /** A snapshot from its stored body; `views`: rdata as views into the unpacked body (see EventStore.loadSnapshot). */

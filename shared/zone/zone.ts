@@ -61,7 +61,11 @@ export function getRRset(z: Zone, name: Name, type: number): RRset | undefined {
 }
 
 export function soaOf(z: Zone): RR | undefined {
-  const s = getRRset(z, z.origin, Type.SOA);
+  return soaRecord(getRRset(z, z.origin, Type.SOA));
+}
+
+/** The SOA record an apex's SOA RRset holds. */
+export function soaRecord(s: RRset | undefined): RR | undefined {
   if (!s || s.rdata.length === 0) return undefined;
   return { name: s.name, type: Type.SOA, class: s.class, ttl: s.ttl, rdata: s.rdata[0] };
 }
