@@ -150,10 +150,13 @@ function hmac(key: TsigKey, parts: Uint8Array[]): Buffer {
     scratch.set(part, at);
     at += part.length;
   }
-  const inner = hash(alg, scratch.subarray(0, n), 'buffer');
+  // Digests come back as latin1 ('binary') strings, one character per octet. A Buffer digest is
+  // a new ArrayBuffer each time: 1.5 µs against 0.4 for the string and a copy from Buffer's pool,
+  // and external memory that hastens the old generation's marking; four per signed update.
+  const inner = hash(alg, scratch.subarray(0, n), 'binary');
   at = p.opad.copy(scratch, 0);
-  scratch.set(inner, at);
-  return hash(alg, scratch.subarray(0, at + inner.length), 'buffer');
+  at += scratch.write(inner, at, 'latin1');
+  return Buffer.from(hash(alg, scratch.subarray(0, at), 'binary'), 'latin1');
 }
 
 export interface SignOptions {

@@ -1,5 +1,6 @@
 // TSIG (RFC 8945): every algorithm signs and verifies; errors are BADSIG, BADKEY, BADTIME, BADTRUNC.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Rcode, TsigError, Type } from '../../../shared/dns/constants.ts';
 import { decodeMessage, emptyMessage, encodeMessage, type Decoded } from '../../../shared/dns/message.ts';
@@ -27,6 +28,29 @@ describe('TSIG', () => {
       assert.equal(verifyMessage(dec(signed.wire), keyring([key]), { now: 1_700_000_011 }).ok, false, 'a response does not verify without the request MAC');
     });
   }
+
+  it('each MAC is the RFC 2104 HMAC of the message and the TSIG variables (checked with node:crypto createHmac)', () => {
+    const wire = (n: string): Buffer => Buffer.concat([...n.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+    const algs: [string, string, string][] = [
+      ['hmac-md5', 'md5', 'hmac-md5.sig-alg.reg.int'], ['hmac-sha1', 'sha1', 'hmac-sha1'], ['hmac-sha224', 'sha224', 'hmac-sha224'],
+      ['hmac-sha256', 'sha256', 'hmac-sha256'], ['hmac-sha384', 'sha384', 'hmac-sha384'], ['hmac-sha512', 'sha512', 'hmac-sha512'],
+    ];
+    // A secret longer than the hash's block is hashed first (RFC 2104 §2).
+    for (const s of [secret, Buffer.alloc(200, 7).toString('base64')]) {
+      for (const [name, hash, algName] of algs) {
+        const key = makeKey('Key.Example.', name, s);
+        const signed = signMessage(query, key, { time: 1_700_000_000, fudge: 300 });
+        const vars = Buffer.alloc(16);
+        vars.writeUInt16BE(255, 0); // class ANY, then TTL 0
+        const timers = Buffer.alloc(12);
+        timers.writeUInt16BE(0, 0);
+        timers.writeUInt32BE(1_700_000_000, 2);
+        timers.writeUInt16BE(300, 6); // fudge, then error 0 and other length 0
+        const want = createHmac(hash, Buffer.from(s, 'base64')).update(query).update(wire('key.example')).update(vars.subarray(0, 6)).update(wire(algName)).update(timers).digest();
+        assert.deepEqual(signed.mac, want, `${name}, secret of ${Buffer.from(s, 'base64').length} octets`);
+      }
+    }
+  });
 
   it('the key name is compared ignoring case', () => {
     const key = makeKey('Key.Example.', 'hmac-sha256', secret);
