@@ -7,7 +7,8 @@
 //            at a fixed offered rate (`-Q 20000 -v`, through bench/peers/latency_pct.py).
 //   updates  `dnsperf -u -s 127.0.0.1 -p PORT -y hmac-sha256:bench-key:SECRET -d updates.txt -n 1 -c 1
 //            -q N -t 30` for N = 20 and 100 (then a quarter as many again with -v, for percentiles), UPDATES messages from bench/peers/gen_updates.py, each
-//            run on a freshly started server (fresh zone, fresh store), then verified: the marker
+//            run on a freshly started server (fresh zone, fresh store; with --warmup W, after W
+//            updates at the same settings, not counted, on every server alike), then verified: the marker
 //            record, all rcodes NOERROR, every new dyn-* A record answered, and for zonelog one durable
 //            update event in the store per acknowledged update (counted after kill -9).
 //   memory   VmRSS (and PSS) of each server's process tree after load, after queries, after updates.
@@ -62,6 +63,7 @@ const { values: opt } = parseArgs({
     servers: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'update-runs': { type: 'string' },
+    warmup: { type: 'string' },
     inflight: { type: 'string' },
     'lat-rates': { type: 'string' },
     'lat-duration': { type: 'string' },
@@ -81,6 +83,9 @@ if (opt.help) {
   --runs N            query runs per server, interleaved per round (3; --quick 1)
   --updates N         update messages per dnsperf -u run (20000; --quick 3000)
   --update-runs N     runs per server and in-flight setting, each on a fresh server (--runs)
+  --warmup N          before each measured update run, N updates at the same settings, not
+                      measured, for every server alike: the sustained rate, past a fresh
+                      server's first seconds (0: the run starts on the freshly settled server)
   --inflight LIST     dnsperf -u -q values (20,100)
   --threads N         zonelog query-threads (0, the default)
   --servers LIST      bind,knot,zonelog (also: knot-tuned = zonefile-sync -1, journal-content all)
@@ -109,6 +114,7 @@ const UPDATES = Math.max(2, Math.floor(num(opt.updates, quick ? 3000 : 20000, 'u
 /** Updates in the separate -v run that gives the latency percentiles. */
 const LAT_UPDATES = Math.max(100, Math.floor(UPDATES / 4));
 const UPDATE_RUNS = Math.max(1, Math.floor(num(opt['update-runs'], RUNS, 'update-runs')));
+const WARMUP = Math.max(0, Math.floor(num(opt.warmup, 0, 'warmup')));
 const INFLIGHT = list(opt.inflight ?? '20,100').map((s) => num(s, 0, 'inflight'));
 const THREADS = Math.floor(num(opt.threads, 0, 'threads'));
 const LAT_RATES = list(opt['lat-rates'] ?? '20000').map((s) => num(s, 0, 'lat-rates'));
@@ -513,6 +519,9 @@ type Verification = {
   /** zonelog only: its own count of updates that changed the zone and of those that changed nothing (NOERROR, no event), read before kill -9. */
   updatesApplied?: number;
   updatesUnchanged?: number;
+  /** Updates acknowledged by the warm-up (--warmup), and zonelog's counts after it. */
+  warmupAcked?: number;
+  warmupApplied?: number;
   everyAckDurable?: boolean;
   ok: boolean;
   problems: string[];
@@ -590,6 +599,17 @@ async function updateRun(kind: Kind, zoneFile: string, updatesFile: string, tag:
     s = await startServer(kind, zoneFile);
     r.loadMs = s.loadMs;
     r.settleMs = s.settleMs;
+    let warm = { acked: 0, applied: 0 };
+    if (WARMUP > 0) {
+      // Same settings, its own names: what it adds is checked with the rest after kill -9.
+      const warmFile = join(dirname(updatesFile), `updates-${tag}-warm.txt`);
+      execFileSync('python3', [join(PEERS, 'gen_updates.py'), '--count', String(WARMUP), '--tag', `${tag}w`, '--n', '100000', '--out', warmFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const pw = await dnsperf(['-u', '-s', LOOPBACK, '-p', String(s.port), '-y', TSIG_Y, '-d', warmFile, '-n', '1', '-c', '1', '-q', String(inflight), '-t', '30'], 900_000);
+      rmSync(warmFile, { force: true });
+      warm = { acked: pw.rcodes.NOERROR ?? 0, applied: s.httpPort === undefined ? 0 : (await updateCounts(s.httpPort)).applied };
+      log(`${LABEL[kind]} q${inflight} round ${round}: warm-up of ${WARMUP} at ${fmt(pw.perSecond, 1)} updates/s (not counted)`);
+      await waitSettled(s);
+    }
     const serialBefore = await soaSerial(s.port, ZONE);
     r.quiet = await waitQuiet();
     const a = snap();
@@ -617,6 +637,11 @@ async function updateRun(kind: Kind, zoneFile: string, updatesFile: string, tag:
     const dynAnswered = await countDynAnswered(s.port, dynNames, dirname(updatesFile));
     if (dynAnswered !== dynNames.length) problems.push(`${dynAnswered} of ${dynNames.length} new dyn-* A records answered`);
     const v: Verification = { markerVisible, marker, allNoerror, serialBefore, serialAfter, dynExpected: dynNames.length, dynAnswered, ok: false, problems };
+    if (WARMUP > 0) {
+      v.warmupAcked = warm.acked;
+      if (kind === 'zonelog') v.warmupApplied = warm.applied;
+      if (warm.acked !== WARMUP) problems.push(`warm-up: ${warm.acked} of ${WARMUP} updates acknowledged`);
+    }
     if (kind === 'zonelog') {
       // An update that changes nothing (its delete and add name the address the host already
       // has: about one in 65,536 of the generator's) is NOERROR without an event or a new serial,
@@ -632,10 +657,11 @@ async function updateRun(kind: Kind, zoneFile: string, updatesFile: string, tag:
       v.storeHeadVersion = c.head;
       v.updateEvents = c.updates;
       v.updateEventsWithKey = c.withKey;
-      const acked = (p.rcodes.NOERROR ?? 0) + (pl.rcodes.NOERROR ?? 0);
+      const acked = warm.acked + (p.rcodes.NOERROR ?? 0) + (pl.rcodes.NOERROR ?? 0);
       if (counted.applied + counted.unchanged !== acked) problems.push(`${acked} updates acknowledged, the server counted ${counted.applied} applied and ${counted.unchanged} unchanged`);
+      // serialBefore was read after the warm-up.
       const moved = serialAfter === undefined || serialBefore === undefined ? NaN : serialAfter - serialBefore;
-      if (moved !== counted.applied) problems.push(`serial moved by ${moved}, the server counted ${counted.applied} applied updates`);
+      if (moved !== counted.applied - warm.applied) problems.push(`serial moved by ${moved}, the server counted ${counted.applied - warm.applied} applied updates after the warm-up`);
       v.everyAckDurable = c.updates === counted.applied && c.withKey === counted.applied && counted.applied + counted.unchanged === acked;
       if (c.updates !== counted.applied || c.withKey !== counted.applied) problems.push(`${counted.applied} updates applied, store has ${c.updates} update events (${c.withKey} naming ${KEY.name}), head version ${c.head}`);
     }
@@ -794,7 +820,7 @@ async function main(): Promise<void> {
     commands: {
       queries: `dnsperf -s ${LOOPBACK} -p PORT -d queries.txt -l ${DURATION} -c ${CLIENTS} -T ${DNSPERF_THREADS} -q ${OUTSTANDING}`,
       latency: `dnsperf -s ${LOOPBACK} -p PORT -d queries.txt -l ${LAT_DURATION} -c ${CLIENTS} -T ${DNSPERF_THREADS} -q ${OUTSTANDING} -Q RATE -v | bench/peers/latency_pct.py`,
-      updates: `dnsperf -u -s ${LOOPBACK} -p PORT -y ${KEY.algorithm}:${KEY.name}:<secret> -d updates.txt -n 1 -c 1 -q N -t 30  (updates.txt: gen_updates.py --count ${UPDATES} --tag TAG --n 100000); percentiles from a second run of ${LAT_UPDATES} with -v`,
+      updates: `dnsperf -u -s ${LOOPBACK} -p PORT -y ${KEY.algorithm}:${KEY.name}:<secret> -d updates.txt -n 1 -c 1 -q N -t 30  (updates.txt: gen_updates.py --count ${UPDATES} --tag TAG --n 100000); percentiles from a second run of ${LAT_UPDATES} with -v${WARMUP > 0 ? `; each after a warm-up of ${WARMUP} updates at the same settings on the same server, not counted` : ''}`,
       zonelog: `zonelog serve (test/support/server.ts), fresh sqlite store, query-threads ${THREADS}, ZONELOG_LOG_LEVEL=${LOG_LEVEL}`,
     },
     loadavgAtStart: loadavgText(),
